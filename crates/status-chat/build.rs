@@ -1,0 +1,19 @@
+//! Compiles the `.proto` files this crate puts on the wire with prost-build,
+//! fed by the pure-Rust `protox` compiler (no `protoc` needed).
+
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    let files = [
+        "status/protobuf/application_metadata_message.proto",
+        "status/protobuf/chat_message.proto",
+        "status/mvds/sync.proto",
+    ];
+    for file in files {
+        println!("cargo:rerun-if-changed={}", root.join(file).display());
+    }
+    let descriptors = protox::compile(files, [&root])?;
+    prost_build::Config::new().compile_fds(descriptors)?;
+    Ok(())
+}

@@ -1,0 +1,18 @@
+//! The Status 1:1 chat protocol of 55/STATUS-1TO1-CHAT with the payloads of 62, reliable
+//! delivery after 2/MVDS and private group chats. Sans-IO.
+
+#[allow(
+    missing_docs,
+    unreachable_pub,
+    dead_code,
+    clippy::all,
+    clippy::pedantic
+)]
+pub(crate) mod proto {
+    pub mod protobuf {
+        include!(concat!(env!("OUT_DIR"), "/protobuf.rs"));
+    }
+    pub mod mvds {
+        include!(concat!(env!("OUT_DIR"), "/mvds.rs"));
+    }
+}

@@ -1,0 +1,15 @@
+//! Compiles the `.proto` files this crate puts on the wire with prost-build,
+//! fed by the pure-Rust `protox` compiler (no `protoc` needed).
+
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    let files = ["status/identity/contact_code.proto"];
+    for file in files {
+        println!("cargo:rerun-if-changed={}", root.join(file).display());
+    }
+    let descriptors = protox::compile(files, [&root])?;
+    prost_build::Config::new().compile_fds(descriptors)?;
+    Ok(())
+}

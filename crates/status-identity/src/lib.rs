@@ -1,0 +1,15 @@
+//! Identity for the Status 1:1 chat protocol: who you are, and how two people verify each other.
+//!
+//! Specs: 55/STATUS-1TO1-CHAT (negotiation), the Status account spec, 65/STATUS-ACCOUNT-ADDRESS,
+//! with the 25519 suite of this project. Sans-IO: no network, no clock, no global RNG.
+
+#[allow(
+    missing_docs,
+    unreachable_pub,
+    dead_code,
+    clippy::all,
+    clippy::pedantic
+)]
+pub(crate) mod proto {
+    include!(concat!(env!("OUT_DIR"), "/identity.rs"));
+}

@@ -1,0 +1,138 @@
+//! `cargo xtask <command>`: the workspace's automation.
+//!
+//! - `ci`: everything CI checks, in order (format, lints, layering, tests, docs).
+//! - `layers`: the layering check alone.
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = args.first() else {
+        usage();
+        bail!("no command given");
+    };
+    match command.as_str() {
+        "ci" => ci(),
+        "layers" => layers(),
+        "help" | "--help" | "-h" => {
+            usage();
+            Ok(())
+        }
+        other => {
+            usage();
+            bail!("unknown command {other:?}")
+        }
+    }
+}
+
+fn usage() {
+    eprintln!(
+        "usage: cargo xtask <command>\n\n\
+         commands:\n  \
+         ci       format check, clippy, layering check, tests, docs (what CI runs)\n  \
+         layers   check that workspace crates depend downward only"
+    );
+}
+
+/// The workspace root (the parent of this crate).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+fn run(step: &str, mut cmd: Command) -> Result<()> {
+    eprintln!("==> {step}");
+    let start = Instant::now();
+    let status = cmd.status().with_context(|| format!("starting {step}"))?;
+    eprintln!("<== {step}: {:.1}s", start.elapsed().as_secs_f64());
+    if !status.success() {
+        bail!("{step} failed ({status})");
+    }
+    Ok(())
+}
+
+fn has_nextest() -> bool {
+    cargo()
+        .args(["nextest", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+fn ci() -> Result<()> {
+    let start = Instant::now();
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--", "--check"]);
+    run("cargo fmt --check", fmt)?;
+
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--locked",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run("cargo clippy", clippy)?;
+
+    layers()?;
+
+    if has_nextest() {
+        let mut test = cargo();
+        test.args([
+            "nextest",
+            "run",
+            "--locked",
+            "--workspace",
+            "--no-fail-fast",
+        ]);
+        run("cargo nextest run", test)?;
+        let mut doctest = cargo();
+        doctest.args(["test", "--locked", "--workspace", "--doc"]);
+        run("cargo test --doc", doctest)?;
+    } else {
+        let mut test = cargo();
+        test.args(["test", "--locked", "--workspace", "--no-fail-fast"]);
+        run("cargo test", test)?;
+    }
+
+    let mut doc = cargo();
+    doc.args(["doc", "--locked", "--workspace", "--no-deps"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    run("cargo doc", doc)?;
+
+    eprintln!(
+        "ci: all steps passed in {:.1}s",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn layers() -> Result<()> {
+    eprintln!("==> layering check");
+    let violations = xtask::layers::check_workspace()?;
+    if violations.is_empty() {
+        eprintln!("<== layering check: every dependency points down");
+        return Ok(());
+    }
+    for v in &violations {
+        eprintln!("    {v}");
+    }
+    bail!(
+        "layering check failed: {} upward dependencies",
+        violations.len()
+    )
+}
