@@ -3,6 +3,13 @@
 //! Specs: 55/STATUS-1TO1-CHAT (negotiation), the Status account spec, 65/STATUS-ACCOUNT-ADDRESS,
 //! with the 25519 suite of this project. Sans-IO: no network, no clock, no global RNG.
 
+pub mod keys;
+
+pub use keys::{
+    IdentityKeyPair, IdentityPublicKey, KeyError, NonContributoryError, Signature,
+    SignatureContext, SignatureError,
+};
+
 #[allow(
     missing_docs,
     unreachable_pub,
