@@ -6,6 +6,14 @@
 //! Not done here: RLN (17), filter (12), light push (19), discv5 (33), peer exchange (34).
 //! This crate knows nothing of Status; the `status` facade joins it to the protocol crates.
 
+pub mod message;
+pub mod topic;
+pub mod validator;
+
+pub use message::{MessageError, MessageHash, WakuMessage, message_hash};
+pub use topic::{ContentTopic, PubsubTopic, TopicError, autoshard, autoshard_index};
+pub use validator::{RejectReason, Validator, ValidatorConfig, ValidatorStats};
+
 #[allow(
     missing_docs,
     unreachable_pub,
