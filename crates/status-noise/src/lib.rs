@@ -2,3 +2,29 @@
 //! with the reference implementation `@waku/noise`.
 //!
 //! Sans-IO: randomness is an argument.
+
+mod cipher;
+mod handshake;
+mod keys;
+mod nametag;
+mod pattern;
+pub mod payload;
+mod plain;
+mod transport;
+
+pub use cipher::{CipherError, CipherState, NOISE_MAX_NONCE, WAKU_MAX_NONCE};
+pub use handshake::{
+    BuildError, HandshakeBuilder, HandshakeError, HandshakeState, NotFinished, Psk,
+};
+pub use keys::Keypair;
+pub use nametag::{
+    DEFAULT_NAMETAG_WINDOW, InboundWindow, MAX_NAMETAG_WINDOW, MessageNametag, NAMETAG_BYTES,
+    NametagError, NametagSecret, OutboundNametags,
+};
+pub use pattern::{Pattern, Role};
+pub use payload::{DecodeError, HandshakeKey, PayloadV2};
+pub use plain::{PlainHandshake, PlainTransport};
+pub use transport::{
+    DangerousSecrets, RestoreError, SERIALIZED_SESSION_BYTES, SESSION_ID_INFO, SessionId,
+    TransportError, TransportSession,
+};

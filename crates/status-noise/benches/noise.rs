@@ -1,0 +1,2 @@
+//! Benches (placeholder).
+fn main() {}
