@@ -7,6 +7,7 @@ mod cipher;
 mod handshake;
 mod keys;
 mod nametag;
+pub mod pairing;
 mod pattern;
 pub mod payload;
 mod plain;
@@ -21,6 +22,7 @@ pub use nametag::{
     DEFAULT_NAMETAG_WINDOW, InboundWindow, MAX_NAMETAG_WINDOW, MessageNametag, NAMETAG_BYTES,
     NametagError, NametagSecret, OutboundNametags,
 };
+pub use pairing::{PairingError, PairingInitiator, PairingParams, PairingResponder, Qr};
 pub use pattern::{Pattern, Role};
 pub use payload::{DecodeError, HandshakeKey, PayloadV2};
 pub use plain::{PlainHandshake, PlainTransport};
