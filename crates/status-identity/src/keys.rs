@@ -436,6 +436,37 @@ mod tests {
         );
     }
 
+    /// RFC 8032 section 7.1 TEST 1-3 (`tests/vectors/rfc8032_ed25519.json`): the public key
+    /// derived from the seed, plain Ed25519 signatures with the same signing key, strict
+    /// verification, and that a labelled signature is plain Ed25519 over `label || message`.
+    #[test]
+    fn rfc8032_known_answers() {
+        use ed25519_dalek::Verifier as _;
+        let data: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/vectors/rfc8032_ed25519.json")).unwrap();
+        let vectors = data["vectors"].as_array().unwrap();
+        assert_eq!(vectors.len(), 3);
+        for v in vectors {
+            let field = |name: &str| hex::decode(v[name].as_str().unwrap()).unwrap();
+            let secret: [u8; 32] = field("secret_key").try_into().unwrap();
+            let key = IdentityKeyPair::from_secret_bytes(&secret);
+            assert_eq!(key.public_key().as_bytes().to_vec(), field("public_key"));
+            let message = field("message");
+            let expected = field("signature");
+            assert_eq!(key.signing.sign(&message).to_bytes().to_vec(), expected);
+            let public = IdentityPublicKey::from_slice(&field("public_key")).unwrap();
+            let signature = ed25519_dalek::Signature::from_slice(&expected).unwrap();
+            public.ed25519.verify_strict(&message, &signature).unwrap();
+            public.ed25519.verify(&message, &signature).unwrap();
+            // A labelled signature is the plain signature of `label || message`.
+            for context in SignatureContext::ALL {
+                let labelled = key.sign(context, &message);
+                let material = [context.label(), &message[..]].concat();
+                assert_eq!(labelled.to_bytes(), key.signing.sign(&material).to_bytes());
+            }
+        }
+    }
+
     #[test]
     fn secret_round_trip_and_debug_hides_secret() {
         let a = IdentityKeyPair::generate(&mut rng());

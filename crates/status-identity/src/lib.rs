@@ -3,12 +3,18 @@
 //! Specs: 55/STATUS-1TO1-CHAT (negotiation), the Status account spec, 65/STATUS-ACCOUNT-ADDRESS,
 //! with the 25519 suite of this project. Sans-IO: no network, no clock, no global RNG.
 
+pub mod account;
 pub mod keys;
+pub mod mnemonic;
+pub mod slip10;
 
 pub use keys::{
     IdentityKeyPair, IdentityPublicKey, KeyError, NonContributoryError, Signature,
     SignatureContext, SignatureError,
 };
+
+pub use account::{Account, RecoveryError};
+pub use mnemonic::{Mnemonic, MnemonicError, WordCount};
 
 #[allow(
     missing_docs,
