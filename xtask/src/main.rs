@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+mod vectors_sessions;
+
 fn main() -> std::process::ExitCode {
     match dispatch() {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -27,6 +29,10 @@ fn dispatch() -> Result<()> {
     match command.as_str() {
         "ci" => ci(),
         "layers" => layers(),
+        "vectors" => match args.get(1).map(String::as_str) {
+            Some("sessions") => vectors_sessions::write(&root()),
+            other => bail!("unknown vectors set {other:?} (known: sessions)"),
+        },
         "help" | "--help" | "-h" => {
             usage();
             Ok(())
@@ -43,7 +49,8 @@ fn usage() {
         "usage: cargo xtask <command>\n\n\
          commands:\n  \
          ci       format check, clippy, layering check, tests, docs (what CI runs)\n  \
-         layers   check that workspace crates depend downward only"
+         layers   check that workspace crates depend downward only\n  \
+         vectors sessions   write status-sessions' known-answer vectors"
     );
 }
 
@@ -118,6 +125,9 @@ fn ci() -> Result<()> {
         test.args(["test", "--locked", "--workspace", "--no-fail-fast"]);
         run("cargo test", test)?;
     }
+
+    eprintln!("==> status-sessions vectors, independent Python check");
+    vectors_sessions::python_check(&root())?;
 
     let mut doc = cargo();
     doc.args(["doc", "--locked", "--workspace", "--no-deps"])
