@@ -2,6 +2,7 @@
 //!
 //! - `ci`: everything CI checks, in order (format, lints, layering, tests, docs).
 //! - `layers`: the layering check alone.
+//! - `interop noise`: `status-noise` against `@waku/noise` (npm), see `interop_noise.rs`.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -27,6 +28,9 @@ fn dispatch() -> Result<()> {
         bail!("no command given");
     };
     match command.as_str() {
+        "interop" if args.get(1).map(String::as_str) == Some("noise") => {
+            interop_noise::run(&root())
+        }
         "ci" => ci(),
         "layers" => layers(),
         "vectors" => match args.get(1).map(String::as_str) {
@@ -126,6 +130,9 @@ fn ci() -> Result<()> {
         run("cargo test", test)?;
     }
 
+    eprintln!("==> interop noise (status-noise against @waku/noise)");
+    interop_noise::run(&root())?;
+
     eprintln!("==> status-sessions vectors, independent Python check");
     vectors_sessions::python_check(&root())?;
 
@@ -156,3 +163,5 @@ fn layers() -> Result<()> {
         violations.len()
     )
 }
+
+mod interop_noise;
