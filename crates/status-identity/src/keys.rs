@@ -278,7 +278,13 @@ impl IdentityKeyPair {
     }
 
     fn from_signing_key(signing: SigningKey) -> Self {
-        let scalar = Zeroizing::new(signing.to_scalar_bytes());
+        // `to_scalar_bytes` is the unclamped first half of SHA-512(seed). X25519 clamps on
+        // use, so DH results do not depend on it, but we store the clamped bytes so that
+        // `x25519_secret().to_bytes()` equals libsodium's `crypto_sign_ed25519_sk_to_curve25519`.
+        let mut scalar = Zeroizing::new(signing.to_scalar_bytes());
+        scalar[0] &= 248;
+        scalar[31] &= 127;
+        scalar[31] |= 64;
         let x25519 = x25519_dalek::StaticSecret::from(*scalar);
         let public = IdentityPublicKey::from_verifying_key(signing.verifying_key());
         IdentityKeyPair {
