@@ -1,6 +1,12 @@
 //! The Status 1:1 chat protocol of 55/STATUS-1TO1-CHAT with the payloads of 62, reliable
 //! delivery after 2/MVDS and private group chats. Sans-IO.
 
+pub mod clock;
+pub mod group;
+pub mod ids;
+pub mod payload;
+pub mod reliability;
+
 #[allow(
     missing_docs,
     unreachable_pub,
