@@ -4,6 +4,7 @@
 //! with the 25519 suite of this project. Sans-IO: no network, no clock, no global RNG.
 
 pub mod account;
+pub mod keyfile;
 pub mod keys;
 pub mod mnemonic;
 pub mod slip10;
