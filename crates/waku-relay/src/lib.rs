@@ -6,11 +6,21 @@
 //! Not done here: RLN (17), filter (12), light push (19), discv5 (33), peer exchange (34).
 //! This crate knows nothing of Status; the `status` facade joins it to the protocol crates.
 
+pub mod behaviour;
+mod codec;
+#[doc(hidden)]
+#[allow(clippy::panic, missing_docs)]
+pub mod fuzzing;
 pub mod message;
+pub mod metadata;
+pub mod node;
+pub mod store;
 pub mod topic;
 pub mod validator;
 
+pub use behaviour::{Behaviour, BehaviourEvent, BuildError, Config, StoreConfig};
 pub use message::{MessageError, MessageHash, WakuMessage, message_hash};
+pub use node::{Event, Events, Node, PublishError, PublishOutcome, QueryError, Stats};
 pub use topic::{ContentTopic, PubsubTopic, TopicError, autoshard, autoshard_index};
 pub use validator::{RejectReason, Validator, ValidatorConfig, ValidatorStats};
 

@@ -1,0 +1,267 @@
+//! The libp2p side: [`Config`], the composed [`Behaviour`] and the transport.
+
+use libp2p::{
+    Multiaddr, StreamProtocol, Swarm, gossipsub, identify, identity::Keypair, noise, ping,
+    request_response, swarm::NetworkBehaviour, tcp, yamux,
+};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::metadata::{self, MetadataCodec};
+use crate::store::{self, Retention, StoreCodec};
+use crate::topic::PubsubTopic;
+use crate::validator::ValidatorConfig;
+
+/// The relay protocol id of 11/WAKU2-RELAY.
+pub const RELAY_PROTOCOL: &str = "/vac/waku/relay/2.0.0";
+
+/// Largest gossipsub RPC frame sent or received (js-waku sends up to 1 MiB;
+/// single Waku messages are limited separately by the validator).
+pub const MAX_TRANSMIT_SIZE: usize = 1024 * 1024;
+
+/// Default cap of messages published before any peer subscribed (or while
+/// every peer queue is full), kept per node and flushed when peers appear.
+pub const DEFAULT_PENDING_PUBLISH_CAP: usize = 1024;
+
+/// Default cap of queued outgoing gossipsub messages per connection.
+pub const DEFAULT_PEER_QUEUE_CAP: usize = 16 * 1024;
+
+/// Default time an outgoing message may wait in a peer queue before gossipsub
+/// drops it (its own defaults are 5 s for publishes and 1 s for forwards).
+pub const DEFAULT_PEER_QUEUE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Default capacity of the node's event channel; a full channel pauses the node
+/// (back-pressure) instead of dropping events.
+pub const DEFAULT_EVENT_QUEUE_CAP: usize = 4096;
+
+/// Store server settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// SQLite file of the archive; `None` keeps it in memory.
+    pub path: Option<PathBuf>,
+    /// Retention policy.
+    pub retention: Retention,
+}
+
+/// Node settings. [`Config::default`] is a loopback relay on an ephemeral port,
+/// with Waku's gossipsub parameters.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Identity; a fresh Ed25519 key when `None`.
+    pub keypair: Option<Keypair>,
+    /// Addresses to listen on (TCP).
+    pub listen_addrs: Vec<Multiaddr>,
+    /// Pubsub topics subscribed at start; the first is the default for publishing.
+    pub pubsub_topics: Vec<PubsubTopic>,
+    /// Cluster id announced by metadata; defaults to the cluster of the first
+    /// static-shard topic.
+    pub cluster_id: Option<u16>,
+    /// Disconnect peers whose metadata names another cluster (66 allows it).
+    pub disconnect_other_clusters: bool,
+    /// Relay validation settings.
+    pub validator: ValidatorConfig,
+    /// Serve store v3 from an SQLite archive, if set.
+    pub store: Option<StoreConfig>,
+    /// See [`DEFAULT_PENDING_PUBLISH_CAP`].
+    pub pending_publish_cap: usize,
+    /// See [`DEFAULT_PEER_QUEUE_CAP`].
+    pub peer_queue_cap: usize,
+    /// See [`DEFAULT_PEER_QUEUE_TIMEOUT`].
+    pub peer_queue_timeout: Duration,
+    /// See [`DEFAULT_EVENT_QUEUE_CAP`].
+    pub event_queue_cap: usize,
+    /// Gossipsub heartbeat (Waku: 1 s).
+    pub heartbeat_interval: Duration,
+    /// Idle connections are closed after this long.
+    pub idle_connection_timeout: Duration,
+    /// identify agent version.
+    pub agent_version: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            keypair: None,
+            listen_addrs: vec![loopback_any_port()],
+            pubsub_topics: vec![PubsubTopic::shard(16, 32)],
+            cluster_id: None,
+            disconnect_other_clusters: true,
+            validator: ValidatorConfig::default(),
+            store: None,
+            pending_publish_cap: DEFAULT_PENDING_PUBLISH_CAP,
+            peer_queue_cap: DEFAULT_PEER_QUEUE_CAP,
+            peer_queue_timeout: DEFAULT_PEER_QUEUE_TIMEOUT,
+            event_queue_cap: DEFAULT_EVENT_QUEUE_CAP,
+            heartbeat_interval: Duration::from_secs(1),
+            idle_connection_timeout: Duration::from_secs(300),
+            agent_version: concat!("waku-relay-rs/", env!("CARGO_PKG_VERSION")).into(),
+        }
+    }
+}
+
+impl Config {
+    /// The cluster announced in metadata.
+    pub fn effective_cluster(&self) -> Option<u16> {
+        self.cluster_id.or_else(|| {
+            self.pubsub_topics
+                .iter()
+                .find_map(|t| t.as_shard().map(|(c, _)| c))
+        })
+    }
+}
+
+/// `/ip4/127.0.0.1/tcp/0`.
+pub fn loopback_any_port() -> Multiaddr {
+    Multiaddr::from(std::net::Ipv4Addr::LOCALHOST).with(libp2p::multiaddr::Protocol::Tcp(0))
+}
+
+/// Why a node could not be built or started.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// Invalid gossipsub configuration.
+    #[error("gossipsub config: {0}")]
+    Gossipsub(String),
+    /// Transport setup failed.
+    #[error("transport: {0}")]
+    Transport(String),
+    /// Listening failed.
+    #[error("listen: {0}")]
+    Listen(String),
+    /// The archive could not be opened.
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// The gossipsub configuration of 11/WAKU2-RELAY with nwaku's parameters:
+/// protocol id `/vac/waku/relay/2.0.0` (v1.1), anonymous messages
+/// (StrictNoSign), message id = SHA-256(data), D = 6, D_low = 4, D_high = 8,
+/// D_lazy = 6, D_out = 3, heartbeat 1 s, seen TTL 2 min, history 6/3, fanout TTL
+/// 60 s, flood publish, max transmit size [`MAX_TRANSMIT_SIZE`], explicit
+/// validation.
+pub fn gossipsub_config(config: &Config) -> Result<gossipsub::Config, BuildError> {
+    gossipsub::ConfigBuilder::default()
+        .protocol_id(RELAY_PROTOCOL, gossipsub::Version::V1_1)
+        .validation_mode(gossipsub::ValidationMode::Anonymous)
+        .message_id_fn(|m: &gossipsub::Message| {
+            use sha2::Digest;
+            gossipsub::MessageId::new(&sha2::Sha256::digest(&m.data))
+        })
+        .mesh_n(6)
+        .mesh_n_low(4)
+        .mesh_n_high(8)
+        .gossip_lazy(6)
+        .mesh_outbound_min(3)
+        .heartbeat_interval(config.heartbeat_interval)
+        .duplicate_cache_time(Duration::from_secs(120))
+        .history_length(6)
+        .history_gossip(3)
+        .fanout_ttl(Duration::from_secs(60))
+        .gossip_factor(0.25)
+        .prune_backoff(Duration::from_secs(60))
+        .flood_publish(true)
+        .max_transmit_size(MAX_TRANSMIT_SIZE)
+        .validate_messages()
+        .connection_handler_queue_len(config.peer_queue_cap)
+        .publish_queue_duration(config.peer_queue_timeout)
+        .forward_queue_duration(config.peer_queue_timeout)
+        .build()
+        .map_err(|e| BuildError::Gossipsub(e.to_string()))
+}
+
+mod derived {
+    #![allow(missing_docs)]
+    use super::*;
+
+    /// The Waku protocols, composed: relay (gossipsub), metadata (66), store v3
+    /// (13; served only when configured), identify and ping.
+    ///
+    /// [`crate::Node`] drives it; a program with its own swarm may embed it and
+    /// handle [`BehaviourEvent`]s itself.
+    #[derive(NetworkBehaviour)]
+    pub struct Behaviour {
+        /// 11/WAKU2-RELAY.
+        pub relay: gossipsub::Behaviour,
+        /// 66/WAKU2-METADATA.
+        pub metadata: request_response::Behaviour<MetadataCodec>,
+        /// 13/WAKU2-STORE v3.
+        pub store: request_response::Behaviour<StoreCodec>,
+        /// `/ipfs/id/1.0.0`.
+        pub identify: identify::Behaviour,
+        /// `/ipfs/ping/1.0.0`.
+        pub ping: ping::Behaviour,
+    }
+}
+pub use derived::{Behaviour, BehaviourEvent};
+
+impl Behaviour {
+    /// Builds the behaviour for `keypair` with `config`.
+    pub fn new(keypair: &Keypair, config: &Config) -> Result<Self, BuildError> {
+        let relay = gossipsub::Behaviour::new(
+            gossipsub::MessageAuthenticity::Anonymous,
+            gossipsub_config(config)?,
+        )
+        .map_err(|e| BuildError::Gossipsub(e.to_string()))?;
+        let rr = request_response::Config::default()
+            .with_request_timeout(Duration::from_secs(20))
+            .with_max_concurrent_streams(64);
+        let metadata = request_response::Behaviour::with_codec(
+            MetadataCodec,
+            [(metadata::PROTOCOL, request_response::ProtocolSupport::Full)],
+            rr.clone(),
+        );
+        let store_support = if config.store.is_some() {
+            request_response::ProtocolSupport::Full
+        } else {
+            request_response::ProtocolSupport::Outbound
+        };
+        let store = request_response::Behaviour::with_codec(
+            StoreCodec,
+            [(store::PROTOCOL, store_support)],
+            rr,
+        );
+        let identify = identify::Behaviour::new(
+            identify::Config::new("/vac/waku/2".into(), keypair.public())
+                .with_agent_version(config.agent_version.clone()),
+        );
+        let ping = ping::Behaviour::new(ping::Config::new());
+        Ok(Self {
+            relay,
+            metadata,
+            store,
+            identify,
+            ping,
+        })
+    }
+}
+
+/// The protocols a Waku node speaks, for display.
+pub fn protocols() -> [StreamProtocol; 3] {
+    [
+        StreamProtocol::new(RELAY_PROTOCOL),
+        metadata::PROTOCOL,
+        store::PROTOCOL,
+    ]
+}
+
+/// A tokio swarm with Waku's transport: TCP (nodelay) + Noise + yamux or
+/// mplex (stock js-waku offers only mplex). Also used by the benches for the
+/// bare-gossipsub baseline, so both run on the same transport.
+pub fn build_swarm<B: NetworkBehaviour>(
+    keypair: Keypair,
+    idle_connection_timeout: Duration,
+    behaviour: impl FnOnce(&Keypair) -> B,
+) -> Result<Swarm<B>, BuildError> {
+    Ok(libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            (yamux::Config::default, libp2p_mplex::Config::default),
+        )
+        .map_err(|e| BuildError::Transport(e.to_string()))?
+        .with_behaviour(behaviour)
+        .map_err(|e| BuildError::Transport(e.to_string()))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(idle_connection_timeout))
+        .build())
+}

@@ -1,0 +1,376 @@
+//! Loopback integration tests with real nodes (ephemeral ports, every wait
+//! bounded by a timeout).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use futures::StreamExt;
+use waku_relay::node::now_ns;
+use waku_relay::store::{STATUS_OK, StoreQuery};
+use waku_relay::{
+    Config, Event, Events, Node, PublishOutcome, PubsubTopic, RejectReason, StoreConfig,
+    WakuMessage,
+};
+
+const WAIT: Duration = Duration::from_secs(30);
+const CT: &str = "/waku-relay-test/1/chat/proto";
+
+fn topic() -> PubsubTopic {
+    PubsubTopic::shard(16, 32)
+}
+
+async fn node(cfg: Config) -> (Node, Events) {
+    Node::start(cfg).await.unwrap()
+}
+
+async fn wait_for<T>(events: &mut Events, mut f: impl FnMut(&Event) -> Option<T>) -> T {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let ev = events.recv().await.expect("node stopped");
+            if let Some(t) = f(&ev) {
+                return t;
+            }
+        }
+    })
+    .await
+    .expect("timed out waiting for an event")
+}
+
+fn msg(i: usize) -> WakuMessage {
+    WakuMessage::new(CT, format!("hello {i}").into_bytes())
+        .unwrap()
+        .with_timestamp(now_ns())
+}
+
+#[tokio::test]
+async fn two_nodes_relay_and_metadata() {
+    let (a, mut ea) = node(Config::default()).await;
+    let (b, mut eb) = node(Config::default()).await;
+    b.dial(a.dial_addr().unwrap()).await.unwrap();
+    let a_id = a.peer_id();
+    let b_id = b.peer_id();
+    // Metadata (with the unpacked shard list) and the subscription arrive in
+    // either order.
+    let mut md = None;
+    let mut subscribed = false;
+    while md.is_none() || !subscribed {
+        wait_for(&mut eb, |e| {
+            match e {
+                Event::Metadata { peer_id, metadata } if *peer_id == a_id => {
+                    md = Some(metadata.clone())
+                }
+                Event::Subscribed { peer_id, topic: t } if *peer_id == a_id && *t == topic() => {
+                    subscribed = true
+                }
+                _ => return None,
+            }
+            Some(())
+        })
+        .await;
+    }
+    let md = md.unwrap();
+    assert_eq!(md.cluster_id, Some(16));
+    assert_eq!(md.shards, vec![32]);
+    let m = msg(1).with_meta(b"meta".to_vec()).unwrap();
+    let (hash, outcome) = b.publish(&topic(), &m).await.unwrap();
+    assert_eq!(outcome, PublishOutcome::Sent);
+    let (got, got_hash, src) = wait_for(&mut ea, |e| match e {
+        Event::Message {
+            message,
+            hash,
+            source,
+            ..
+        } => Some((message.clone(), *hash, *source)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(got, m);
+    assert_eq!(got_hash, hash);
+    assert_eq!(src, b_id);
+    let stats = a.stats().await.unwrap();
+    assert_eq!(stats.validator.accepted, 1);
+    assert_eq!(stats.connected_peers, 1);
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn publish_before_any_peer_is_queued_then_sent() {
+    let (a, mut ea) = node(Config::default()).await;
+    let sent: Vec<_> = (0..5).map(msg).collect();
+    let mut hashes = Vec::new();
+    for m in &sent {
+        let (h, outcome) = a.publish(&topic(), m).await.unwrap();
+        assert_eq!(outcome, PublishOutcome::Queued);
+        hashes.push(h);
+    }
+    assert_eq!(a.stats().await.unwrap().pending, 5);
+    let (b, mut eb) = node(Config::default()).await;
+    b.dial(a.dial_addr().unwrap()).await.unwrap();
+    let count = wait_for(&mut ea, |e| match e {
+        Event::Flushed { count, .. } => Some(*count),
+        _ => None,
+    })
+    .await;
+    assert_eq!(count, 5);
+    let mut got = Vec::new();
+    while got.len() < 5 {
+        got.push(
+            wait_for(&mut eb, |e| match e {
+                Event::Message { hash, .. } => Some(*hash),
+                _ => None,
+            })
+            .await,
+        );
+    }
+    assert_eq!(got, hashes, "queued messages arrive, in order");
+    assert_eq!(a.stats().await.unwrap().pending, 0);
+}
+
+#[tokio::test]
+async fn other_cluster_is_disconnected() {
+    let (a, mut ea) = node(Config::default()).await;
+    let (b, _eb) = node(Config {
+        pubsub_topics: vec![PubsubTopic::shard(1, 0)],
+        disconnect_other_clusters: false,
+        ..Config::default()
+    })
+    .await;
+    b.dial(a.dial_addr().unwrap()).await.unwrap();
+    let b_id = b.peer_id();
+    let mut mismatch = None;
+    let mut gone = false;
+    while mismatch.is_none() || !gone {
+        wait_for(&mut ea, |e| {
+            match e {
+                Event::ClusterMismatch {
+                    peer_id,
+                    ours,
+                    theirs,
+                    disconnected,
+                } if *peer_id == b_id => mismatch = Some((*ours, *theirs, *disconnected)),
+                Event::PeerDisconnected { peer_id } if *peer_id == b_id => gone = true,
+                _ => return None,
+            }
+            Some(())
+        })
+        .await;
+    }
+    assert_eq!(mismatch, Some((16, 1, true)));
+}
+
+/// A bare gossipsub peer (same protocol id, anonymous) that sends what the Waku
+/// validator must refuse.
+#[tokio::test]
+async fn invalid_messages_are_rejected_and_counted() {
+    use libp2p::{gossipsub, identity::Keypair, swarm::SwarmEvent};
+    let (a, mut ea) = node(Config::default()).await;
+    let cfg = waku_relay::behaviour::gossipsub_config(&Config::default()).unwrap();
+    let mut raw = waku_relay::behaviour::build_swarm(
+        Keypair::generate_ed25519(),
+        Duration::from_secs(60),
+        |_| -> gossipsub::Behaviour {
+            gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, cfg).unwrap()
+        },
+    )
+    .unwrap();
+    let t = gossipsub::IdentTopic::new(topic().to_string());
+    raw.behaviour_mut().subscribe(&t).unwrap();
+    raw.dial(a.dial_addr().unwrap()).unwrap();
+    let a_id = a.peer_id();
+    let old = now_ns() - 3_600_000_000_000;
+    let bad: Vec<(Vec<u8>, RejectReason)> = vec![
+        // content topic only: empty payload.
+        (vec![0x12, 0x01, b'x'], RejectReason::EmptyPayload),
+        (vec![0xff, 0xff, 0xff], RejectReason::Malformed),
+        (
+            WakuMessage::new(CT, b"old".to_vec())
+                .unwrap()
+                .with_timestamp(old)
+                .encode(),
+            RejectReason::PastTimestamp,
+        ),
+        (
+            WakuMessage::new(CT, vec![7u8; 160 * 1024])
+                .unwrap()
+                .encode(),
+            RejectReason::Oversize,
+        ),
+    ];
+    let task = tokio::spawn(async move {
+        let mut ready = false;
+        let mut queue = bad.into_iter().map(|(d, _)| d).collect::<Vec<_>>();
+        let end = tokio::time::Instant::now() + WAIT;
+        while tokio::time::Instant::now() < end {
+            tokio::select! {
+                ev = raw.select_next_some() => {
+                    if let SwarmEvent::Behaviour(gossipsub::Event::Subscribed { peer_id, .. }) = ev {
+                        ready |= peer_id == a_id;
+                    }
+                }
+                _ = tokio::time::sleep(Duration::from_millis(50)), if ready && !queue.is_empty() => {
+                    let d = queue.remove(0);
+                    raw.behaviour_mut().publish(t.clone(), d).unwrap();
+                }
+            }
+        }
+    });
+    let mut reasons = HashSet::new();
+    while reasons.len() < 4 {
+        reasons.insert(
+            wait_for(&mut ea, |e| match e {
+                Event::Rejected { reason, .. } => Some(*reason),
+                Event::Message { .. } => panic!("invalid message accepted"),
+                _ => None,
+            })
+            .await,
+        );
+    }
+    let stats = a.stats().await.unwrap();
+    assert_eq!(stats.validator.rejected(RejectReason::EmptyPayload), 1);
+    assert_eq!(stats.validator.rejected(RejectReason::Malformed), 1);
+    assert_eq!(stats.validator.rejected(RejectReason::PastTimestamp), 1);
+    assert_eq!(stats.validator.rejected(RejectReason::Oversize), 1);
+    assert_eq!(stats.validator.accepted, 0);
+    task.abort();
+}
+
+#[tokio::test]
+async fn five_node_line_delivers_everything() {
+    const N: usize = 5;
+    const MESSAGES: usize = 300;
+    let mut nodes = Vec::new();
+    for _ in 0..N {
+        nodes.push(node(Config::default()).await);
+    }
+    for i in 1..N {
+        let addr = nodes[i - 1].0.dial_addr().unwrap();
+        nodes[i].0.dial(addr).await.unwrap();
+    }
+    // Wait until each node sees its neighbours subscribe.
+    for i in 0..N {
+        let want: HashSet<_> = [i.checked_sub(1), (i + 1 < N).then_some(i + 1)]
+            .into_iter()
+            .flatten()
+            .map(|j| nodes[j].0.peer_id())
+            .collect();
+        let mut seen = HashSet::new();
+        while seen != want {
+            let p = wait_for(&mut nodes[i].1, |e| match e {
+                Event::Subscribed { peer_id, .. } => Some(*peer_id),
+                _ => None,
+            })
+            .await;
+            seen.insert(p);
+        }
+    }
+    let first = nodes[0].0.clone();
+    let publisher = tokio::spawn(async move {
+        let mut hashes = Vec::new();
+        for i in 0..MESSAGES {
+            let (h, _) = first.publish(&topic(), &msg(i)).await.unwrap();
+            hashes.push(h);
+        }
+        hashes
+    });
+    let (_, last_events) = nodes.last_mut().unwrap();
+    let mut got = HashSet::new();
+    while got.len() < MESSAGES {
+        got.insert(
+            wait_for(last_events, |e| match e {
+                Event::Message { hash, .. } => Some(*hash),
+                _ => None,
+            })
+            .await,
+        );
+    }
+    let sent: HashSet<_> = publisher.await.unwrap().into_iter().collect();
+    assert_eq!(got, sent);
+}
+
+#[tokio::test]
+async fn store_query_with_paging_and_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, mut es) = node(Config {
+        store: Some(StoreConfig {
+            path: Some(dir.path().join("archive.sqlite")),
+            ..Default::default()
+        }),
+        ..Config::default()
+    })
+    .await;
+    let (client, mut ec) = node(Config::default()).await;
+    client.dial(server.dial_addr().unwrap()).await.unwrap();
+    let sid = server.peer_id();
+    wait_for(&mut ec, |e| {
+        matches!(e, Event::Subscribed { peer_id, .. } if *peer_id == sid).then_some(())
+    })
+    .await;
+    let base = now_ns();
+    let mut hashes = Vec::new();
+    for i in 0..12 {
+        let ct = if i % 3 == 0 {
+            "/app/1/a/proto"
+        } else {
+            "/app/1/b/proto"
+        };
+        let m = WakuMessage::new(ct, vec![i as u8 + 1])
+            .unwrap()
+            .with_timestamp(base + i as i64);
+        hashes.push(client.publish(&topic(), &m).await.unwrap().0);
+    }
+    let mut received = 0;
+    while received < 12 {
+        wait_for(&mut es, |e| {
+            matches!(e, Event::Message { .. }).then_some(())
+        })
+        .await;
+        received += 1;
+    }
+    // Forward paging over everything, 5 per page.
+    let mut q = StoreQuery {
+        request_id: "q1".into(),
+        include_data: true,
+        forward: true,
+        limit: Some(5),
+        ..Default::default()
+    };
+    let mut all = Vec::new();
+    let mut pages = 0;
+    loop {
+        let r = client.store_query(sid, q.clone()).await.unwrap();
+        assert_eq!(r.status_code, STATUS_OK);
+        assert_eq!(r.request_id, "q1");
+        pages += 1;
+        all.extend(r.messages.iter().map(|m| m.hash));
+        match r.cursor {
+            Some(c) => q.cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(all, hashes);
+    // Content-topic and time filter.
+    let r = client
+        .store_query(
+            sid,
+            StoreQuery {
+                request_id: "q2".into(),
+                include_data: true,
+                forward: true,
+                pubsub_topic: Some(topic().to_string()),
+                content_topics: vec!["/app/1/a/proto".into()],
+                time_start: Some(base + 1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let payloads: Vec<u8> = r
+        .messages
+        .iter()
+        .map(|m| m.data.as_ref().unwrap().1.payload()[0])
+        .collect();
+    assert_eq!(payloads, vec![4, 7, 10]);
+}
