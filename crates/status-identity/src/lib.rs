@@ -4,6 +4,7 @@
 //! with the 25519 suite of this project. Sans-IO: no network, no clock, no global RNG.
 
 pub mod account;
+pub mod chat_key;
 pub mod keyfile;
 pub mod keys;
 pub mod mnemonic;
@@ -15,6 +16,7 @@ pub use keys::{
 };
 
 pub use account::{Account, RecoveryError};
+pub use chat_key::{ChatKey, ChatKeyError};
 pub use mnemonic::{Mnemonic, MnemonicError, WordCount};
 
 #[allow(

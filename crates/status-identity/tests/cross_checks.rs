@@ -63,5 +63,11 @@ fn account_derivation_matches_independent_implementation() {
             identity.public_key().to_x25519().to_bytes(),
             bytes32(&v["x25519_public"])
         );
+        let chat_key = v["chat_key"].as_str().unwrap();
+        assert_eq!(identity.public_key().to_chat_key(), chat_key);
+        assert_eq!(
+            IdentityPublicKey::from_chat_key(chat_key).unwrap(),
+            *identity.public_key()
+        );
     }
 }
