@@ -74,10 +74,11 @@ fn build_noise_peer(root: &Path) -> Result<PathBuf> {
         let Ok(v) = serde_json::from_str::<Value>(line) else {
             continue;
         };
-        if v["reason"] == "compiler-artifact" && v["target"]["name"] == "noise-peer" {
-            if let Some(exe) = v["executable"].as_str() {
-                return Ok(PathBuf::from(exe));
-            }
+        if v["reason"] == "compiler-artifact"
+            && v["target"]["name"] == "noise-peer"
+            && let Some(exe) = v["executable"].as_str()
+        {
+            return Ok(PathBuf::from(exe));
         }
     }
     bail!("cargo did not report the noise-peer executable")
@@ -188,7 +189,11 @@ fn js_cmd(root: &Path, args: &[String]) -> Command {
 
 fn str_args(v: &Value) -> Vec<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -208,7 +213,11 @@ fn without(args: &[String], flags: &[&str]) -> Vec<String> {
 
 /// Replays one side of a known-answer vector through our noise-peer.
 fn kat_side(exe: &Path, v: &Value, role: &str) -> Result<()> {
-    let other = if role == "initiator" { "responder" } else { "initiator" };
+    let other = if role == "initiator" {
+        "responder"
+    } else {
+        "initiator"
+    };
     let args = str_args(&v[role]);
     let expected: Vec<String> = v[format!("{role}_lines")]
         .as_array()
@@ -219,18 +228,19 @@ fn kat_side(exe: &Path, v: &Value, role: &str) -> Result<()> {
     // Input: the other side's handshake messages (in order), then the transport script.
     let mut input = Vec::new();
     let hs = v["handshake_messages"].as_array().context("messages")?;
-    let pattern_messages = hs.len();
     for (i, m) in hs.iter().enumerate() {
         let from_initiator = i % 2 == 0;
         if (from_initiator && other == "initiator") || (!from_initiator && other == "responder") {
             input.push(format!("MSG {}", m.as_str().unwrap_or_default()));
         }
     }
-    let _ = pattern_messages;
     for t in v["transport"].as_array().context("transport")? {
         let from = t["from"].as_str().unwrap_or_default();
         if from == role {
-            input.push(format!("SENDHEX {}", t["plaintext"].as_str().unwrap_or_default()));
+            input.push(format!(
+                "SENDHEX {}",
+                t["plaintext"].as_str().unwrap_or_default()
+            ));
         } else {
             input.push(format!("MSG {}", t["message"].as_str().unwrap_or_default()));
         }
@@ -253,14 +263,24 @@ fn kat_side(exe: &Path, v: &Value, role: &str) -> Result<()> {
         .map(str::to_string)
         .collect();
     if out.status.code() != Some(0) {
-        bail!("noise-peer exited with {:?}; output: {got:?}", out.status.code());
+        bail!(
+            "noise-peer exited with {:?}; output: {got:?}",
+            out.status.code()
+        );
     }
     let msgs = |ls: &[String]| -> Vec<String> {
-        ls.iter().filter(|l| l.starts_with("MSG ")).cloned().collect()
+        ls.iter()
+            .filter(|l| l.starts_with("MSG "))
+            .cloned()
+            .collect()
     };
     let (we, js) = (msgs(&got), msgs(&expected));
     if we != js {
-        let at = we.iter().zip(&js).position(|(a, b)| a != b).unwrap_or(we.len().min(js.len()));
+        let at = we
+            .iter()
+            .zip(&js)
+            .position(|(a, b)| a != b)
+            .unwrap_or(we.len().min(js.len()));
         bail!(
             "message {at} differs:\n  ours {}\n  js   {}",
             we.get(at).map(String::as_str).unwrap_or("(none)"),
@@ -311,43 +331,61 @@ fn known_answers(root: &Path, exe: &Path, results: &mut Vec<(String, Result<()>)
     for v in fresh["vectors"].as_array().context("vectors")? {
         let name = v["name"].as_str().unwrap_or("?");
         for role in ["initiator", "responder"] {
-            results.push((format!("kat: {name} ours as {role}"), kat_side(exe, v, role)));
+            results.push((
+                format!("kat: {name} ours as {role}"),
+                kat_side(exe, v, role),
+            ));
         }
     }
     Ok(())
 }
 
-/// One live handshake + transport between `first` (responder) and `second` (initiator).
-fn live(
-    root: &Path,
-    exe: &Path,
-    v: &Value,
-    ours_role: &str,
-) -> Result<()> {
+/// One live handshake plus transport messages both ways, ours playing `ours_role`.
+fn live(root: &Path, exe: &Path, v: &Value, ours_role: &str) -> Result<()> {
     let pattern = v["pattern"].as_str().unwrap_or_default();
     let strip = ["--ephemeral-key", "--echo", "--qr"];
     let mut i_args = without(&str_args(&v["initiator"]), &strip);
     let mut r_args = without(&str_args(&v["responder"]), &strip);
-    i_args.extend(["--echo".into(), "on".into(), "--timeout".into(), "60".into()]);
-    r_args.extend(["--echo".into(), "on".into(), "--timeout".into(), "60".into()]);
+    i_args.extend([
+        "--echo".into(),
+        "on".into(),
+        "--timeout".into(),
+        "60".into(),
+    ]);
+    r_args.extend([
+        "--echo".into(),
+        "on".into(),
+        "--timeout".into(),
+        "60".into(),
+    ]);
     let deadline = Instant::now() + SCENARIO_TIMEOUT;
     let (tx, rx) = mpsc::channel();
     // Side 0 = responder, side 1 = initiator; the responder starts first (WakuPairing's
     // initiator needs its QR string).
     let cmd = |args: &[String], ours: bool| {
-        if ours { ours_cmd(exe, args) } else { js_cmd(root, args) }
+        if ours {
+            ours_cmd(exe, args)
+        } else {
+            js_cmd(root, args)
+        }
     };
     let ours_is_responder = ours_role == "responder";
     let mut procs: Vec<Proc> = Vec::new();
     procs.push(spawn(
-        if ours_is_responder { "ours (responder)" } else { "js (responder)" },
+        if ours_is_responder {
+            "ours (responder)"
+        } else {
+            "js (responder)"
+        },
         cmd(&r_args, ours_is_responder),
         0,
         &tx,
     )?);
     let recv = |procs: &mut Vec<Proc>| -> Result<(usize, Option<String>)> {
         let left = deadline.saturating_duration_since(Instant::now());
-        let (side, line) = rx.recv_timeout(left).context("timed out waiting for output")?;
+        let (side, line) = rx
+            .recv_timeout(left)
+            .context("timed out waiting for output")?;
         if let Some(l) = &line {
             procs[side].lines.push(l.clone());
         }
@@ -362,7 +400,11 @@ fn live(
         i_args.extend(["--qr".into(), procs[0].info("qr").unwrap_or_default()]);
     }
     procs.push(spawn(
-        if ours_is_responder { "js (initiator)" } else { "ours (initiator)" },
+        if ours_is_responder {
+            "js (initiator)"
+        } else {
+            "ours (initiator)"
+        },
         cmd(&i_args, !ours_is_responder),
         1,
         &tx,
@@ -381,7 +423,11 @@ fn live(
     loop {
         let (side, line) = recv(&mut procs)?;
         let Some(line) = line else {
-            bail!("{} exited early; its output: {:?}", procs[side].name, procs[side].lines);
+            bail!(
+                "{} exited early; its output: {:?}",
+                procs[side].name,
+                procs[side].lines
+            );
         };
         if line.starts_with("ERR ") {
             bail!("{}: {line}", procs[side].name);
@@ -410,15 +456,15 @@ fn live(
             "PLAINHEX 00ff10fe".to_string(),
         ]
     };
-    for side in 0..2 {
+    for (side, p) in procs.iter().enumerate() {
         for l in expected(1 - side) {
-            if !procs[side].lines.contains(&l) {
-                bail!("{} did not print {l:?}", procs[side].name);
+            if !p.lines.contains(&l) {
+                bail!("{} did not print {l:?}", p.name);
             }
         }
         let echo = format!("PLAIN echo:hello from side {side}: ünïcode");
-        if !procs[side].lines.contains(&echo) {
-            bail!("{} did not get its echo", procs[side].name);
+        if !p.lines.contains(&echo) {
+            bail!("{} did not get its echo", p.name);
         }
     }
     for p in procs.iter_mut() {
@@ -434,9 +480,16 @@ fn live(
 /// Both sides agree: same handshake hash, crossed keys and nametag secrets, each knows the
 /// other's static key, both show the same auth code (pairing).
 fn check_keys(initiator: &Proc, responder: &Proc) -> Result<()> {
-    let get = |p: &Proc, k: &str| p.info(k).with_context(|| format!("{} did not print {k}", p.name));
+    let get = |p: &Proc, k: &str| {
+        p.info(k)
+            .with_context(|| format!("{} did not print {k}", p.name))
+    };
     if initiator.done() != responder.done() {
-        bail!("handshake hashes differ: {:?} vs {:?}", initiator.done(), responder.done());
+        bail!(
+            "handshake hashes differ: {:?} vs {:?}",
+            initiator.done(),
+            responder.done()
+        );
     }
     let pairs = [
         ("cs-outbound-key", "cs-inbound-key"),
