@@ -5,9 +5,12 @@
 
 pub mod account;
 pub mod chat_key;
+pub mod fingerprint;
+pub mod identicon;
 pub mod keyfile;
 pub mod keys;
 pub mod mnemonic;
+pub mod render;
 pub mod slip10;
 
 pub use keys::{
@@ -17,7 +20,10 @@ pub use keys::{
 
 pub use account::{Account, RecoveryError};
 pub use chat_key::{ChatKey, ChatKeyError};
+pub use fingerprint::{Alias, EmojiHash, SafetyNumber};
+pub use identicon::Identicon;
 pub use mnemonic::{Mnemonic, MnemonicError, WordCount};
+pub use render::{RenderError, Rgb};
 
 #[allow(
     missing_docs,

@@ -71,3 +71,56 @@ fn account_derivation_matches_independent_implementation() {
         );
     }
 }
+
+/// Safety numbers, emoji hashes, aliases and identicon grids equal those of an independent Python
+/// implementation of the documented layouts (`gen_fingerprints.py`).
+#[test]
+fn fingerprints_match_independent_implementation() {
+    use status_identity::fingerprint::fingerprint_digits;
+    let data = load("fingerprints.json");
+    let ids: Vec<IdentityPublicKey> = data["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let key = IdentityPublicKey::from_bytes(&bytes32(&v["public_key"])).unwrap();
+            assert_eq!(key.to_chat_key(), v["chat_key"].as_str().unwrap());
+            assert_eq!(
+                fingerprint_digits(&key).as_slice(),
+                v["digits"].as_str().unwrap().as_bytes()
+            );
+            assert_eq!(
+                key.emoji_hash().to_string(),
+                v["emoji_hash"].as_str().unwrap()
+            );
+            assert_eq!(key.alias().to_string(), v["alias"].as_str().unwrap());
+            let icon = key.identicon();
+            let palette = v["identicon_palette_index"].as_u64().unwrap() as usize;
+            assert_eq!(icon.colour(), status_identity::identicon::PALETTE[palette]);
+            let rows: Vec<String> = (0..5)
+                .map(|r| {
+                    (0..5)
+                        .map(|c| if icon.cell(r, c) { '#' } else { '.' })
+                        .collect()
+                })
+                .collect();
+            let expected: Vec<&str> = v["identicon_rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_str().unwrap())
+                .collect();
+            assert_eq!(rows, expected);
+            key
+        })
+        .collect();
+    let pairs = data["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 4);
+    for p in pairs {
+        let a = &ids[p["a"].as_u64().unwrap() as usize];
+        let b = &ids[p["b"].as_u64().unwrap() as usize];
+        let expected = p["safety_number"].as_str().unwrap();
+        assert_eq!(a.safety_number(b).digits(), expected);
+        assert_eq!(b.safety_number(a).digits(), expected);
+    }
+}
