@@ -10,6 +10,8 @@ mod nametag;
 pub mod pairing;
 mod pattern;
 pub mod payload;
+#[doc(hidden)]
+pub mod peer;
 mod plain;
 mod transport;
 
