@@ -5,11 +5,13 @@
 
 pub mod account;
 pub mod chat_key;
+pub mod contact_code;
 pub mod fingerprint;
 pub mod identicon;
 pub mod keyfile;
 pub mod keys;
 pub mod mnemonic;
+pub mod qr;
 pub mod render;
 pub mod slip10;
 
@@ -20,9 +22,11 @@ pub use keys::{
 
 pub use account::{Account, RecoveryError};
 pub use chat_key::{ChatKey, ChatKeyError};
+pub use contact_code::{ContactCode, ContactCodeError};
 pub use fingerprint::{Alias, EmojiHash, SafetyNumber};
 pub use identicon::Identicon;
 pub use mnemonic::{Mnemonic, MnemonicError, WordCount};
+pub use qr::{Qr, QrError};
 pub use render::{RenderError, Rgb};
 
 #[allow(
