@@ -4,6 +4,8 @@
 //! Sans-IO: randomness is an argument.
 
 mod cipher;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handshake;
 mod keys;
 mod nametag;
