@@ -1,8 +1,22 @@
 //! Multi-device sessions of 54/WAKU2-X3DH-SESSIONS, Noise sessions of 37, and the topics
 //! and Waku payloads that carry them. Sans-IO, with store traits.
 
+mod codec;
+pub mod manager;
 pub mod payload;
+pub mod store;
 pub mod topics;
+mod wire;
+
+pub use codec::RecordError;
+pub use manager::{
+    Config, DecryptError, DeviceInfo, EncryptError, Event, Incoming, InstallationError,
+    InstallationInfo, Outgoing, OutgoingMessage, Received, RestoreError, SessionManager,
+    UndecryptableReason,
+};
+pub use status_x3dh::InstallationId;
+pub use store::{Change, InstallationStore, MemoryStore, SessionKey, SessionStore, StoreChanges};
+pub use topics::{ContentTopic, Negotiated, TopicConfig, TopicKind};
 
 #[allow(
     missing_docs,
