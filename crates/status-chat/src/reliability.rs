@@ -313,9 +313,11 @@ impl Reliability {
         Ok(id)
     }
 
-    /// Handles a payload from `peer`: removes acknowledged messages and queues an ack for
-    /// every message received. Returns the messages (duplicates included: the layer
-    /// above drops them by application message id).
+    /// Handles a payload from `peer` (already authenticated by the session layer):
+    /// removes acknowledged messages and returns the messages received, duplicates
+    /// included. The layer above verifies each and calls [`Self::queue_ack`] for those it
+    /// accepts (so a forged body is never acknowledged) and drops duplicates by
+    /// application message id.
     pub fn receive(&mut self, peer: IdentityPublicKey, payload: MvdsPayload) -> Vec<MvdsMessage> {
         for ack in payload
             .acks
@@ -330,24 +332,24 @@ impl Reliability {
                 });
             }
         }
-        let messages: Vec<MvdsMessage> = payload
+        payload
             .messages
             .into_iter()
             .take(self.config.max_records_per_payload)
-            .collect();
-        if !messages.is_empty() {
-            let q = self.acks.entry(peer).or_default();
-            for m in &messages {
-                let id = m.id();
-                if !q.contains(&id) {
-                    q.push_back(id);
-                }
-                while q.len() > self.config.max_pending_acks_per_peer {
-                    q.pop_front();
-                }
-            }
+            .collect()
+    }
+
+    /// Queues an ack of message `id` for `peer` (sent at the next
+    /// [`Self::poll_transmit`]). At most `max_pending_acks_per_peer` wait; the oldest are
+    /// dropped.
+    pub fn queue_ack(&mut self, peer: IdentityPublicKey, id: MvdsId) {
+        let q = self.acks.entry(peer).or_default();
+        if !q.contains(&id) {
+            q.push_back(id);
         }
-        messages
+        while q.len() > self.config.max_pending_acks_per_peer {
+            q.pop_front();
+        }
     }
 
     /// The payloads to send now, one per peer: pending acks plus every due message.
@@ -495,6 +497,7 @@ mod tests {
         let again = s.poll_transmit(90_000);
         let got = r.receive(a, again[0].1.clone());
         assert_eq!(got.len(), 1);
+        r.queue_ack(a, got[0].id());
         let ack = r.poll_transmit(90_001);
         assert_eq!(ack[0].1.acks.len(), 1);
         assert!(s.receive(b, ack[0].1.clone()).is_empty());
@@ -553,8 +556,9 @@ mod tests {
         );
         let mut r = Reliability::new(cfg);
         let p = s.poll_transmit(0).remove(0).1;
-        r.receive(a, p.clone());
-        r.receive(a, p);
+        for m in r.receive(a, p.clone()).into_iter().chain(r.receive(a, p)) {
+            r.queue_ack(a, m.id());
+        }
         assert_eq!(r.poll_transmit(1)[0].1.acks.len(), 2);
         let many = MvdsPayload {
             acks: vec![],
@@ -566,7 +570,9 @@ mod tests {
                 })
                 .collect(),
         };
-        r.receive(a, many);
+        for m in r.receive(a, many) {
+            r.queue_ack(a, m.id());
+        }
         assert_eq!(r.poll_transmit(2)[0].1.acks.len(), 3);
     }
 
