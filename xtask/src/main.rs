@@ -3,6 +3,7 @@
 //! - `ci`: everything CI checks, in order (format, lints, layering, tests, docs).
 //! - `layers`: the layering check alone.
 //! - `interop noise`: `status-noise` against `@waku/noise` (npm), see `interop_noise.rs`.
+//! - `interop relay`: `waku-relay` against js-waku (npm), see `interop_relay.rs`.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use std::process::Command;
 use std::time::Instant;
 
 mod vectors_sessions;
+mod vectors_x3dh;
 
 fn main() -> std::process::ExitCode {
     match dispatch() {
@@ -31,11 +33,15 @@ fn dispatch() -> Result<()> {
         "interop" if args.get(1).map(String::as_str) == Some("noise") => {
             interop_noise::run(&root())
         }
+        "interop" if args.get(1).map(String::as_str) == Some("relay") => {
+            interop_relay::run(&root())
+        }
         "ci" => ci(),
         "layers" => layers(),
         "vectors" => match args.get(1).map(String::as_str) {
             Some("sessions") => vectors_sessions::write(&root()),
-            other => bail!("unknown vectors set {other:?} (known: sessions)"),
+            Some("x3dh") => vectors_x3dh::write(&root()),
+            other => bail!("unknown vectors set {other:?} (known: sessions, x3dh)"),
         },
         "help" | "--help" | "-h" => {
             usage();
@@ -54,7 +60,8 @@ fn usage() {
          commands:\n  \
          ci       format check, clippy, layering check, tests, docs (what CI runs)\n  \
          layers   check that workspace crates depend downward only\n  \
-         vectors sessions   write status-sessions' known-answer vectors"
+         vectors sessions   write status-sessions' known-answer vectors\n  \
+         vectors x3dh       write status-x3dh's known-answer vectors"
     );
 }
 
@@ -133,8 +140,13 @@ fn ci() -> Result<()> {
     eprintln!("==> interop noise (status-noise against @waku/noise)");
     interop_noise::run(&root())?;
 
+    interop_relay::run(&root())?;
+
     eprintln!("==> status-sessions vectors, independent Python check");
     vectors_sessions::python_check(&root())?;
+
+    eprintln!("==> status-x3dh vectors, independent Python check");
+    vectors_x3dh::python_check(&root())?;
 
     let mut doc = cargo();
     doc.args(["doc", "--locked", "--workspace", "--no-deps"])
@@ -165,3 +177,4 @@ fn layers() -> Result<()> {
 }
 
 mod interop_noise;
+mod interop_relay;
