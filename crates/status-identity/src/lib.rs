@@ -7,6 +7,8 @@ pub mod account;
 pub mod chat_key;
 pub mod contact_code;
 pub mod fingerprint;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod identicon;
 pub mod keyfile;
 pub mod keys;
