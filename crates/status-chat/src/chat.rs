@@ -40,6 +40,16 @@ pub struct Decrypted {
     pub plaintext: Vec<u8>,
 }
 
+/// What the session layer made of a Waku payload.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionIncoming {
+    /// The message for us, if any (`None`: not for us, or a control message or bundle
+    /// advert consumed by the session layer).
+    pub message: Option<Decrypted>,
+    /// Waku messages the session layer wants published (session recovery).
+    pub messages: Vec<WakuOut>,
+}
+
 /// What the chat layer needs from the session layer below it (status-sessions): encrypt
 /// to every device of an identity, decrypt and authenticate what arrives, know bundles,
 /// advertise ours, and say which topics to listen to. Session state changes stay with
@@ -58,8 +68,7 @@ pub trait SessionLayer {
         plaintext: &[u8],
     ) -> Result<Vec<WakuOut>, Self::Error>;
 
-    /// Decrypts a Waku payload. `Ok(None)`: not for us, or a control message consumed by
-    /// the session layer (a bundle advert, for example).
+    /// Decrypts and authenticates a Waku payload.
     fn decrypt<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
@@ -67,10 +76,15 @@ pub trait SessionLayer {
         pubsub_topic: &str,
         content_topic: &str,
         payload: &[u8],
-    ) -> Result<Option<Decrypted>, Self::Error>;
+    ) -> Result<SessionIncoming, Self::Error>;
 
-    /// Learns a peer's bundle (from a contact code).
-    fn add_bundle(&mut self, peer: &IdentityPublicKey, bundle: &[u8]) -> Result<(), Self::Error>;
+    /// Learns `peer`'s bundle (from a contact code); an error if it is not `peer`'s.
+    fn add_bundle(
+        &mut self,
+        now_ms: u64,
+        peer: &IdentityPublicKey,
+        bundle: &[u8],
+    ) -> Result<(), Self::Error>;
 
     /// Our bundle advert for the contact-code topic.
     fn advertise<R: CryptoRng + ?Sized>(
@@ -538,7 +552,7 @@ impl<S: ChatStore> Chat<S> {
                 let mut c = self.contact(&key);
                 if let Some(b) = bundle {
                     sessions
-                        .add_bundle(&key, &b)
+                        .add_bundle(now_ms, &key, &b)
                         .map_err(|_| CommandError::InvalidBundle)?;
                     c.bundle = Some(b);
                 }
@@ -822,15 +836,17 @@ impl<S: ChatStore> Chat<S> {
         payload: &[u8],
     ) -> Output {
         let mut out = Output::default();
-        let d = match sessions.decrypt(rng, now_ms, pubsub_topic, content_topic, payload) {
-            Ok(Some(d)) => d,
-            Ok(None) => return out,
+        let incoming = match sessions.decrypt(rng, now_ms, pubsub_topic, content_topic, payload) {
+            Ok(i) => i,
             Err(_) => {
                 self.stats.undecryptable += 1;
                 return out;
             }
         };
-        self.handle_decrypted(now_ms, d.sender, &d.plaintext, &mut out);
+        out.messages.extend(incoming.messages);
+        if let Some(d) = incoming.message {
+            self.handle_decrypted(now_ms, d.sender, &d.plaintext, &mut out);
+        }
         self.flush(rng, now_ms, sessions, &mut out);
         out
     }

@@ -8,6 +8,7 @@ pub mod group;
 pub mod ids;
 pub mod payload;
 pub mod reliability;
+pub mod sessions;
 pub mod store;
 #[doc(hidden)]
 pub mod testing;

@@ -18,7 +18,7 @@ use status_sessions::topics::{
     partitioned_topic,
 };
 
-use crate::chat::{Decrypted, SessionLayer, WakuOut};
+use crate::chat::{Decrypted, SessionIncoming, SessionLayer, WakuOut};
 
 /// Most peers the interim layer keeps.
 pub const MAX_PEERS: usize = 10_000;
@@ -98,6 +98,39 @@ impl InterimSessions {
         self.peers.get(peer).is_some_and(|p| p.confirmed)
     }
 
+    fn decrypt_inner(
+        &mut self,
+        content_topic: &str,
+        payload: &[u8],
+    ) -> Result<Option<Decrypted>, InterimError> {
+        match ContentTopic::new(content_topic).kind() {
+            Some(TopicKind::Partitioned(p)) if p == partition(self.own.public_key()) => {
+                let inner = sp::open(&self.own, payload).map_err(perr)?;
+                let d = self.finish(&inner)?;
+                if let Some(d) = &d {
+                    self.peer(&d.sender)?.confirmed = true;
+                }
+                Ok(d)
+            }
+            Some(TopicKind::Negotiated) => {
+                let Some(peer) = self.by_topic.get(content_topic).copied() else {
+                    return Ok(None);
+                };
+                let p = self.peer(&peer)?;
+                let inner = p.negotiated.key().decrypt(payload).map_err(perr)?;
+                let d = self.finish(&inner)?;
+                match d {
+                    Some(d) if d.sender == peer => {
+                        self.peer(&peer)?.confirmed = true;
+                        Ok(Some(d))
+                    }
+                    _ => Err(InterimError::NoSender),
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+
     fn finish(&mut self, inner: &[u8]) -> Result<Option<Decrypted>, InterimError> {
         if inner.len() < 32 {
             return Err(InterimError::NoSender);
@@ -155,39 +188,23 @@ impl SessionLayer for InterimSessions {
         pubsub_topic: &str,
         content_topic: &str,
         payload: &[u8],
-    ) -> Result<Option<Decrypted>, InterimError> {
+    ) -> Result<SessionIncoming, InterimError> {
         if pubsub_topic != self.topics.pubsub_topic {
-            return Ok(None);
+            return Ok(SessionIncoming::default());
         }
-        match ContentTopic::new(content_topic).kind() {
-            Some(TopicKind::Partitioned(p)) if p == partition(self.own.public_key()) => {
-                let inner = sp::open(&self.own, payload).map_err(perr)?;
-                let d = self.finish(&inner)?;
-                if let Some(d) = &d {
-                    self.peer(&d.sender)?.confirmed = true;
-                }
-                Ok(d)
-            }
-            Some(TopicKind::Negotiated) => {
-                let Some(peer) = self.by_topic.get(content_topic).copied() else {
-                    return Ok(None);
-                };
-                let p = self.peer(&peer)?;
-                let inner = p.negotiated.key().decrypt(payload).map_err(perr)?;
-                let d = self.finish(&inner)?;
-                match d {
-                    Some(d) if d.sender == peer => {
-                        self.peer(&peer)?.confirmed = true;
-                        Ok(Some(d))
-                    }
-                    _ => Err(InterimError::NoSender),
-                }
-            }
-            _ => Ok(None),
-        }
+        let message = self.decrypt_inner(content_topic, payload)?;
+        Ok(SessionIncoming {
+            message,
+            messages: Vec::new(),
+        })
     }
 
-    fn add_bundle(&mut self, peer: &IdentityPublicKey, _bundle: &[u8]) -> Result<(), InterimError> {
+    fn add_bundle(
+        &mut self,
+        _now_ms: u64,
+        peer: &IdentityPublicKey,
+        _bundle: &[u8],
+    ) -> Result<(), InterimError> {
         self.peer(peer).map(|_| ())
     }
 

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand::rngs::ChaCha20Rng;
 use rand::{RngExt, SeedableRng};
 use status_chat::reliability::{MvdsPayload, ReliabilityConfig, one_to_one_group_id};
+use status_chat::sessions::X3dhSessions;
 use status_chat::testing::InterimSessions;
 use status_chat::{
     Chat, ChatConfig, ChatId, ChatStore, Command, CommandError, ContactState, DeliveryStatus,
@@ -17,16 +18,17 @@ use status_identity::{IdentityKeyPair, IdentityPublicKey};
 
 const T0: u64 = 1_700_000_000_000;
 
-struct Node {
+struct Node<L> {
     chat: Chat<MemoryStore>,
-    sessions: InterimSessions,
+    sessions: L,
     events: Vec<Event>,
     online: bool,
 }
 
-struct Net {
+struct Net<L> {
     rng: ChaCha20Rng,
-    nodes: Vec<Node>,
+    nodes: Vec<Node<L>>,
+    bundles: Vec<Option<Vec<u8>>>,
     keys: Vec<IdentityPublicKey>,
     secrets: Vec<[u8; 32]>,
     inflight: BTreeMap<(u64, u64), WakuOut>,
@@ -40,7 +42,38 @@ struct Net {
     drop_next: u64,
 }
 
-impl Net {
+type Make<L> = fn(&mut ChaCha20Rng, &IdentityKeyPair, u64) -> (L, Option<Vec<u8>>);
+
+fn interim(
+    _: &mut ChaCha20Rng,
+    id: &IdentityKeyPair,
+    _: u64,
+) -> (InterimSessions, Option<Vec<u8>>) {
+    (InterimSessions::new(id), None)
+}
+
+fn x3dh(
+    rng: &mut ChaCha20Rng,
+    id: &IdentityKeyPair,
+    now_ms: u64,
+) -> (X3dhSessions<status_sessions::MemoryStore>, Option<Vec<u8>>) {
+    let own = IdentityKeyPair::from_secret_bytes(&id.to_secret_bytes());
+    let (manager, changes) = status_sessions::SessionManager::new(
+        rng,
+        own,
+        status_sessions::Config::default(),
+        status_sessions::DeviceInfo::default(),
+        (now_ms * 1_000_000) as i64,
+    )
+    .unwrap();
+    let mut store = status_sessions::MemoryStore::new();
+    changes.apply(&mut store).unwrap();
+    let s = X3dhSessions::new(manager, store);
+    let b = s.bundle_bytes();
+    (s, Some(b))
+}
+
+impl Net<InterimSessions> {
     fn new(
         seed: u64,
         n: usize,
@@ -49,15 +82,31 @@ impl Net {
         max_delay_ms: u64,
         cfg: ReliabilityConfig,
     ) -> Self {
+        Net::with(seed, n, loss, dup, max_delay_ms, cfg, interim)
+    }
+}
+
+impl<L: SessionLayer> Net<L> {
+    fn with(
+        seed: u64,
+        n: usize,
+        loss: f64,
+        dup: f64,
+        max_delay_ms: u64,
+        cfg: ReliabilityConfig,
+        make: Make<L>,
+    ) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let mut nodes = Vec::new();
         let mut keys = Vec::new();
         let mut secrets = Vec::new();
+        let mut bundles = Vec::new();
         for i in 0..n {
             let id = IdentityKeyPair::generate(&mut rng);
             keys.push(*id.public_key());
             secrets.push(*id.to_secret_bytes());
-            let sessions = InterimSessions::new(&id);
+            let (sessions, bundle) = make(&mut rng, &id, T0);
+            bundles.push(bundle);
             let config = ChatConfig {
                 reliability: cfg,
                 display_name: format!("user{i}"),
@@ -72,6 +121,7 @@ impl Net {
         Net {
             rng,
             nodes,
+            bundles,
             keys,
             secrets,
             inflight: BTreeMap::new(),
@@ -191,14 +241,9 @@ impl Net {
 
     fn befriend(&mut self, a: usize, b: usize) {
         let (ka, kb) = (self.keys[a], self.keys[b]);
-        self.command(
-            a,
-            Command::AddContact {
-                key: kb,
-                bundle: None,
-            },
-        )
-        .unwrap();
+        let bundle = self.bundles[b].clone();
+        self.command(a, Command::AddContact { key: kb, bundle })
+            .unwrap();
         self.command(
             a,
             Command::SendContactRequest {
@@ -243,23 +288,34 @@ impl Net {
         self.nodes[i]
             .events
             .iter()
-            .filter(|e| matches!(e, Event::MessageReceived { id: x, .. } if x == id))
+            .filter(|e| matches!(e, Event::MessageReceived { id: x, .. } if *x == *id))
             .count()
     }
 }
 
-fn one(net: &Net, peer: usize) -> ChatId {
+fn one<L>(net: &Net<L>, peer: usize) -> ChatId {
     ChatId::OneToOne(net.keys[peer])
 }
 
 #[test]
 fn three_users_lossy_network_exactly_once_same_order() {
-    let cfg = ReliabilityConfig {
+    lossy(Net::new(42, 3, 0.25, 0.10, 20_000, lossy_cfg()));
+}
+
+#[test]
+fn three_users_lossy_network_exactly_once_same_order_x3dh_sessions() {
+    lossy(Net::with(43, 3, 0.25, 0.10, 20_000, lossy_cfg(), x3dh));
+}
+
+fn lossy_cfg() -> ReliabilityConfig {
+    ReliabilityConfig {
         max_attempts: 30,
         ..Default::default()
-    };
-    // 25 % loss, 10 % duplicates, delays up to 20 s (so messages overtake each other).
-    let mut net = Net::new(42, 3, 0.25, 0.10, 20_000, cfg);
+    }
+}
+
+/// 25 % loss, 10 % duplicates, delays up to 20 s (so messages overtake each other).
+fn lossy<L: SessionLayer>(mut net: Net<L>) {
     net.befriend(0, 1);
     net.befriend(0, 2);
     net.befriend(1, 2);
@@ -505,7 +561,7 @@ fn unanswered_message_is_marked_failed() {
         net.nodes[0]
             .events
             .iter()
-            .any(|e| matches!(e, Event::DeliveryFailed { id, .. } if *id == last.id))
+            .any(|e| matches!(e, Event::DeliveryFailed { id, .. } if id == &last.id))
     );
     assert_eq!(net.nodes[0].chat.outstanding(), 0);
 }
@@ -658,20 +714,37 @@ fn first_contact_on_partitioned_topic_then_negotiated() {
 
 #[test]
 fn group_chat_events_rules_and_fan_out() {
-    let mut net = Net::new(
-        14,
-        3,
-        0.15,
-        0.1,
-        5_000,
-        ReliabilityConfig {
-            max_attempts: 30,
-            ..Default::default()
-        },
-    );
+    group(Net::new(14, 3, 0.15, 0.1, 5_000, lossy_cfg()));
+}
+
+#[test]
+fn group_chat_events_rules_and_fan_out_x3dh_sessions() {
+    group(Net::with(15, 3, 0.15, 0.1, 5_000, lossy_cfg(), x3dh));
+}
+
+fn group<L: SessionLayer>(mut net: Net<L>) {
     net.befriend(0, 1);
     net.befriend(0, 2);
     let (ka, kb, kc) = (net.keys[0], net.keys[1], net.keys[2]);
+    // B and C are not contacts, but know each other's bundles (from contact codes) so
+    // their sessions can start.
+    let (bb, bc) = (net.bundles[1].clone(), net.bundles[2].clone());
+    net.command(
+        1,
+        Command::AddContact {
+            key: kc,
+            bundle: bc,
+        },
+    )
+    .unwrap();
+    net.command(
+        2,
+        Command::AddContact {
+            key: kb,
+            bundle: bb,
+        },
+    )
+    .unwrap();
     net.command(
         0,
         Command::CreateGroup {
@@ -687,7 +760,7 @@ fn group_chat_events_rules_and_fan_out() {
             net.nodes[i]
                 .events
                 .iter()
-                .any(|e| matches!(e, Event::GroupInvitation { from, .. } if *from == ka))
+                .any(|e| matches!(e, Event::GroupInvitation { from, .. } if from == &ka))
         );
         net.command(
             i,
