@@ -121,7 +121,7 @@ impl OutboundNametags {
 #[non_exhaustive]
 pub enum NametagError {
     /// The nametag is in the window but not next: `position` messages were probably lost.
-    /// Skip ahead explicitly ([`InboundWindow::skip`]) to accept it.
+    /// Skip ahead explicitly ([`TransportSession::skip_inbound`](crate::TransportSession::skip_inbound)) to accept it.
     #[error("nametag at window position {position}: messages probably lost")]
     MessagesProbablyLost {
         /// Position in the window (1 = one message lost).
