@@ -1,0 +1,6 @@
+//! cargo-fuzz target: `status_x3dh::fuzzing::decode_state` (its corpus is replayed by `cargo test`).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    status_x3dh::fuzzing::decode_state(data);
+});
