@@ -80,9 +80,21 @@ impl From<bip39::Error> for MnemonicError {
     }
 }
 
-/// A BIP39 mnemonic in English. Zeroized on drop; `Debug` prints only the word count.
-#[derive(Clone, PartialEq, Eq)]
+/// A BIP39 mnemonic in English. Zeroized on drop; `Debug` prints only the word count;
+/// equality is constant time.
+#[derive(Clone)]
 pub struct Mnemonic(bip39::Mnemonic);
+
+impl PartialEq for Mnemonic {
+    fn eq(&self, other: &Self) -> bool {
+        let a = self.to_entropy();
+        let b = other.to_entropy();
+        // Lengths (word counts) are not secret.
+        a.len() == b.len() && bool::from(subtle::ConstantTimeEq::ct_eq(&a[..], &b[..]))
+    }
+}
+
+impl Eq for Mnemonic {}
 
 impl Mnemonic {
     /// Generates a new mnemonic from `rng`.
