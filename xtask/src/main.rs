@@ -3,6 +3,7 @@
 //! - `ci`: everything CI checks, in order (format, lints, layering, tests, docs).
 //! - `layers`: the layering check alone.
 //! - `interop noise`: `status-noise` against `@waku/noise` (npm), see `interop_noise.rs`.
+//! - `interop relay`: `waku-relay` against js-waku (npm), see `interop_relay.rs`.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -31,6 +32,9 @@ fn dispatch() -> Result<()> {
     match command.as_str() {
         "interop" if args.get(1).map(String::as_str) == Some("noise") => {
             interop_noise::run(&root())
+        }
+        "interop" if args.get(1).map(String::as_str) == Some("relay") => {
+            interop_relay::run(&root())
         }
         "ci" => ci(),
         "layers" => layers(),
@@ -136,6 +140,8 @@ fn ci() -> Result<()> {
     eprintln!("==> interop noise (status-noise against @waku/noise)");
     interop_noise::run(&root())?;
 
+    interop_relay::run(&root())?;
+
     eprintln!("==> status-sessions vectors, independent Python check");
     vectors_sessions::python_check(&root())?;
 
@@ -171,3 +177,4 @@ fn layers() -> Result<()> {
 }
 
 mod interop_noise;
+mod interop_relay;
