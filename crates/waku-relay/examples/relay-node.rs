@@ -51,7 +51,9 @@ fn recv_line(topic: &PubsubTopic, m: &WakuMessage, hash: &waku_relay::MessageHas
     let ts = m
         .timestamp()
         .map_or("null".to_string(), |t| json_str(&t.to_string()));
-    let meta = m.meta().map_or("null".to_string(), |x| json_str(&hex::encode(x)));
+    let meta = m
+        .meta()
+        .map_or("null".to_string(), |x| json_str(&hex::encode(x)));
     format!(
         "RECV {{\"pubsubTopic\":{},\"contentTopic\":{},\"payload_hex\":{},\"timestamp\":{},\"meta_hex\":{},\"version\":{},\"ephemeral\":{},\"hash_hex\":{}}}",
         json_str(&topic.to_string()),
@@ -70,15 +72,17 @@ async fn main() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .init();
     let args = Args::parse();
     let topics: Vec<PubsubTopic> = if args.pubsub_topics.is_empty() {
         vec![PubsubTopic::shard(16, 32)]
     } else {
-        args.pubsub_topics.iter().map(|t| PubsubTopic::from(t.as_str())).collect()
+        args.pubsub_topics
+            .iter()
+            .map(|t| PubsubTopic::from(t.as_str()))
+            .collect()
     };
     let ip: std::net::IpAddr = args.host.parse().expect("--host must be an IP address");
     let listen = libp2p::Multiaddr::from(ip).with(libp2p::multiaddr::Protocol::Tcp(args.port));
