@@ -2,6 +2,8 @@
 //! and Waku payloads that carry them. Sans-IO, with store traits.
 
 mod codec;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod manager;
 pub mod payload;
 pub mod store;
