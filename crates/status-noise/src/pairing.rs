@@ -297,7 +297,8 @@ impl PairingInitiator {
 
     /// Reads message 2 (`<- s, es` with B's `r`), checks B's commitment from the QR code,
     /// and writes message 3 (`-> s, se, ss` with A's `s`). A message with another nametag
-    /// is rejected without changing anything (it may be someone else's).
+    /// or that does not authenticate is rejected without changing anything (anyone can
+    /// post on the pairing topic); a commitment that does not open aborts the pairing.
     pub fn handle_message2<R: CryptoRng + ?Sized>(
         &mut self,
         msg: &PayloadV2,
@@ -312,10 +313,9 @@ impl PairingInitiator {
         if !msg.nametag.ct_eq(&expected) {
             return Err(HandshakeError::NametagMismatch.into());
         }
-        let r = match self.hs.read_message(msg, &expected) {
-            Ok(p) => p,
-            Err(e) => return self.fail(e.into()),
-        };
+        // Anyone can compute this nametag (it derives from public data), so a message
+        // that fails to authenticate is dropped without aborting; nothing changed.
+        let r = self.hs.read_message(msg, &expected)?;
         let Ok(r) = payload_32(&r) else {
             return self.fail(PairingError::MalformedPayload);
         };
@@ -510,7 +510,8 @@ impl PairingResponder {
         self.hs.derived_nametag()
     }
 
-    /// Reads message 3 and checks A's commitment from message 1.
+    /// Reads message 3 and checks A's commitment from message 1. A forged message is
+    /// rejected without changing anything; a commitment that does not open aborts.
     pub fn handle_message3(&mut self, msg: &PayloadV2) -> Result<(), PairingError> {
         match self.phase {
             Phase::AwaitFinal => {}
@@ -521,10 +522,8 @@ impl PairingResponder {
         if !msg.nametag.ct_eq(&expected) {
             return Err(HandshakeError::NametagMismatch.into());
         }
-        let s = match self.hs.read_message(msg, &expected) {
-            Ok(p) => p,
-            Err(e) => return self.fail(e.into()),
-        };
+        // As for message 2: a forgery is dropped, the pairing goes on.
+        let s = self.hs.read_message(msg, &expected)?;
         let Ok(s) = payload_32(&s) else {
             return self.fail(PairingError::MalformedPayload);
         };

@@ -304,7 +304,15 @@ fn pairing_flow_and_failures() {
     );
     a.confirm_auth_code(true).unwrap();
     let m2 = b.confirm_auth_code(true, &mut rng).unwrap();
+    // Anyone can compute message 2's nametag: a forgery is dropped, the pairing goes on.
+    let mut forged = m2.clone();
+    forged.transport_message[0] ^= 1;
+    assert!(a.handle_message2(&forged, &mut rng).is_err());
     let m3 = a.handle_message2(&m2, &mut rng).unwrap();
+    let mut forged = m3.clone();
+    forged.transport_message[5] ^= 1;
+    assert!(b.handle_message3(&forged).is_err());
+    assert!(!b.is_done());
     b.handle_message3(&m3).unwrap();
     let (mut sa, mut sb) = (a.into_session().unwrap(), b.into_session().unwrap());
     assert_eq!(sa.remote_static(), *kp(20).public());
