@@ -4,6 +4,8 @@
 mod chat;
 pub mod clock;
 pub mod contacts;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod group;
 pub mod ids;
 pub mod payload;

@@ -145,7 +145,7 @@ pub trait ChatStore {
 
 /// An in-memory [`ChatStore`], for tests and for callers that persist the changes
 /// themselves.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemoryStore {
     contacts: BTreeMap<IdentityPublicKey, Contact>,
     groups: BTreeMap<GroupId, GroupChat>,
