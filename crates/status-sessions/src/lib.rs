@@ -4,6 +4,7 @@
 mod codec;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod link;
 pub mod manager;
 pub mod payload;
 pub mod store;
@@ -11,6 +12,7 @@ pub mod topics;
 mod wire;
 
 pub use codec::RecordError;
+pub use link::{DeviceLink, LinkError, SyncOutcome, noise_static_key};
 pub use manager::{
     Config, DecryptError, DeviceInfo, EncryptError, Event, Incoming, InstallationError,
     InstallationInfo, Outgoing, OutgoingMessage, Received, RestoreError, SessionManager,

@@ -1110,6 +1110,28 @@ impl SessionManager {
         }
     }
 
+    /// Our bundle, then the newest bundle of every peer (newest peers first), at most `max`.
+    pub(crate) fn known_bundles(&self, max: usize) -> Vec<Vec<u8>> {
+        let own = self.identity.public_key();
+        let mut peers: Vec<(i64, Vec<u8>)> = self
+            .peers
+            .iter()
+            .filter(|(k, _)| *k != own)
+            .filter_map(|(_, p)| {
+                p.installations
+                    .values()
+                    .filter_map(|i| i.bundle.as_ref())
+                    .max_by_key(|b| b.timestamp_ns())
+                    .map(|b| (p.last_active_ns, b.encode()))
+            })
+            .collect();
+        peers.sort_by_key(|p| core::cmp::Reverse(p.0));
+        let mut out = vec![self.bundle.encode()];
+        out.extend(peers.into_iter().map(|(_, b)| b));
+        out.truncate(max);
+        out
+    }
+
     /// The distinct newest bundles of a peer, for our other devices.
     fn peer_bundles(&self, peer: &IdentityPublicKey) -> Vec<Vec<u8>> {
         let mut out: Vec<(i64, Vec<u8>)> = Vec::new();
