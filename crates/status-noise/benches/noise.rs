@@ -190,6 +190,11 @@ fn ratios() {
     };
     let (mut pi, mut pr) = ours_plain(&mut rng);
     let (mut wi, mut wr) = ours_waku(&mut rng);
+    let padded = vec![0x5au8; 1240];
+    let mut bare_padded = Bare {
+        cipher: ChaCha20Poly1305::new(&[8u8; 32].into()),
+        n: 0,
+    };
     let tr = race(
         10_000,
         &mut [
@@ -201,6 +206,9 @@ fn ratios() {
             },
             &mut || {
                 black_box(wr.decrypt(&wi.encrypt(&data).unwrap()).unwrap());
+            },
+            &mut || {
+                black_box(bare_padded.round(&padded));
             },
         ],
     );
@@ -223,6 +231,11 @@ fn ratios() {
         tr[2],
         r(tr[1], tr[0]),
         r(tr[2], tr[0])
+    );
+    println!(
+        "  Waku transport vs bare ChaCha20-Poly1305 on the padded 1240 bytes ({:?}): {:.3}x",
+        tr[3],
+        r(tr[2], tr[3])
     );
 }
 
