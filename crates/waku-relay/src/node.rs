@@ -165,6 +165,11 @@ pub struct Stats {
     pub queued: u64,
     /// Messages waiting in the pending queue now.
     pub pending: usize,
+    /// Queued publishes dropped because their timestamp left the validator's
+    /// window before any peer appeared (peers would reject them).
+    pub expired: u64,
+    /// Queued publishes gossipsub refused when flushed.
+    pub failed_after_queueing: u64,
     /// Outgoing messages gossipsub dropped for slow peers.
     pub dropped_for_slow_peers: u64,
     /// Messages in the store archive.
@@ -358,7 +363,12 @@ impl Node {
     /// Publishes `message` on `topic` and returns its hash.
     ///
     /// The call waits while the node's pending queue is full (back-pressure).
-    /// A message no peer can take yet is queued and sent when one subscribes.
+    /// A message no peer can take yet is queued and sent when one subscribes;
+    /// if its timestamp leaves the validator's window first, it is dropped and
+    /// counted in [`Stats::expired`] (peers would reject it).
+    ///
+    /// Events are not dropped either: a full event channel pauses the node, so
+    /// read [`Events`] concurrently with publishing.
     pub async fn publish(
         &self,
         topic: &PubsubTopic,
@@ -418,7 +428,7 @@ struct Driver {
     swarm: Swarm<Behaviour>,
     validator: Validator,
     archive: Option<Archive>,
-    pending: HashMap<gossipsub::TopicHash, VecDeque<Vec<u8>>>,
+    pending: HashMap<gossipsub::TopicHash, VecDeque<(Vec<u8>, Option<i64>)>>,
     pending_len: usize,
     pending_cap: usize,
     cluster: Option<u16>,
@@ -573,14 +583,31 @@ impl Driver {
     }
 
     fn enqueue(&mut self, hash: gossipsub::TopicHash, data: Vec<u8>) {
-        self.pending.entry(hash).or_default().push_back(data);
+        let ts = WakuMessage::decode(&data, usize::MAX)
+            .ok()
+            .and_then(|m| m.timestamp());
+        self.pending.entry(hash).or_default().push_back((data, ts));
         self.pending_len += 1;
         self.stats.queued += 1;
     }
 
     fn flush_topic(&mut self, hash: &gossipsub::TopicHash) -> usize {
         let mut sent = 0;
-        while let Some(data) = self.pending.get_mut(hash).and_then(VecDeque::pop_front) {
+        let oldest_ok = self
+            .validator
+            .config()
+            .timestamp_window
+            .map(|w| now_ns().saturating_sub(i64::try_from(w.as_nanos()).unwrap_or(i64::MAX)));
+        while let Some((data, ts)) = self.pending.get_mut(hash).and_then(VecDeque::pop_front) {
+            if let (Some(ts), Some(oldest)) = (ts, oldest_ok)
+                && ts < oldest
+            {
+                // Peers would reject (and penalise) it: it waited too long.
+                tracing::warn!(topic = %hash, "queued publish expired before any peer appeared");
+                self.pending_len -= 1;
+                self.stats.expired += 1;
+                continue;
+            }
             match self
                 .swarm
                 .behaviour_mut()
@@ -599,7 +626,7 @@ impl Driver {
                 }
                 Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {
                     if let Some(q) = self.pending.get_mut(hash) {
-                        q.push_front(data);
+                        q.push_front((data, ts));
                     }
                     break;
                 }
@@ -608,6 +635,7 @@ impl Driver {
                     // recorded): drop it and say so.
                     tracing::warn!(error = %e, topic = %hash, "dropping queued publish");
                     self.pending_len -= 1;
+                    self.stats.failed_after_queueing += 1;
                 }
             }
         }

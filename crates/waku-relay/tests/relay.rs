@@ -129,6 +129,42 @@ async fn publish_before_any_peer_is_queued_then_sent() {
 }
 
 #[tokio::test]
+async fn queued_publish_expires_with_the_timestamp_window() {
+    let cfg = || Config {
+        validator: waku_relay::ValidatorConfig {
+            timestamp_window: Some(Duration::from_secs(1)),
+            ..Default::default()
+        },
+        ..Config::default()
+    };
+    let (a, _ea) = node(cfg()).await;
+    let stale = WakuMessage::new(CT, b"stale".to_vec())
+        .unwrap()
+        .with_timestamp(now_ns() - 5_000_000_000);
+    assert_eq!(
+        a.publish(&topic(), &stale).await.unwrap().1,
+        PublishOutcome::Queued
+    );
+    let (b, mut eb) = node(cfg()).await;
+    b.dial(a.dial_addr().unwrap()).await.unwrap();
+    let a_id = a.peer_id();
+    wait_for(&mut eb, |e| {
+        matches!(e, Event::Subscribed { peer_id, .. } if *peer_id == a_id).then_some(())
+    })
+    .await;
+    let (fresh, _) = a.publish(&topic(), &msg(1)).await.unwrap();
+    let got = wait_for(&mut eb, |e| match e {
+        Event::Message { hash, .. } => Some(*hash),
+        _ => None,
+    })
+    .await;
+    assert_eq!(got, fresh, "the stale message was not sent");
+    let stats = a.stats().await.unwrap();
+    assert_eq!((stats.expired, stats.pending), (1, 0));
+    assert_eq!(b.stats().await.unwrap().validator.rejected_total(), 0);
+}
+
+#[tokio::test]
 async fn other_cluster_is_disconnected() {
     let (a, mut ea) = node(Config::default()).await;
     let (b, _eb) = node(Config {
