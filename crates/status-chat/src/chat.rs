@@ -97,6 +97,24 @@ pub trait SessionLayer {
     fn subscriptions(&self) -> Vec<(String, String)>;
 }
 
+/// A store query (13/WAKU2-STORE) for what was missed while offline, for the facade's
+/// store client. Its results are fed to [`Chat::handle_waku`] like live messages;
+/// duplicates are dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// Pubsub topic.
+    pub pubsub_topic: String,
+    /// Content topics.
+    pub content_topics: Vec<String>,
+    /// Start of the time range, unix ms.
+    pub start_ms: u64,
+    /// End of the time range, unix ms.
+    pub end_ms: u64,
+}
+
+/// Margin added before the start of a history query, for clock differences (ms).
+pub const HISTORY_MARGIN_MS: u64 = 120_000;
+
 /// Configuration of a [`Chat`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChatConfig {
@@ -392,6 +410,32 @@ impl<S: ChatStore> Chat<S> {
     /// When [`Chat::handle_timeout`] should next be called.
     pub fn poll_timeout(&self) -> Option<u64> {
         self.reliability.poll_timeout()
+    }
+
+    /// The store queries to make after being offline since `offline_since_ms`: one per
+    /// pubsub topic, with every content topic the session layer listens to.
+    pub fn history_queries<L: SessionLayer>(
+        &self,
+        sessions: &L,
+        offline_since_ms: u64,
+        now_ms: u64,
+    ) -> Vec<HistoryQuery> {
+        let mut by_pubsub: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for (ps, ct) in sessions.subscriptions() {
+            let v = by_pubsub.entry(ps).or_default();
+            if !v.contains(&ct) {
+                v.push(ct);
+            }
+        }
+        by_pubsub
+            .into_iter()
+            .map(|(pubsub_topic, content_topics)| HistoryQuery {
+                pubsub_topic,
+                content_topics,
+                start_ms: offline_since_ms.saturating_sub(HISTORY_MARGIN_MS),
+                end_ms: now_ms,
+            })
+            .collect()
     }
 
     /// The messages of a chat in display order.

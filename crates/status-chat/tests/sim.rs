@@ -40,6 +40,8 @@ struct Net<L> {
     published: u64,
     /// Drop the next `drop_next` publications whatever the loss rate.
     drop_next: u64,
+    /// What a store node kept: every publication that was not lost, with its time.
+    archive: Vec<(u64, WakuOut)>,
 }
 
 type Make<L> = fn(&mut ChaCha20Rng, &IdentityKeyPair, u64) -> (L, Option<Vec<u8>>);
@@ -132,6 +134,7 @@ impl<L: SessionLayer> Net<L> {
             max_delay_ms,
             published: 0,
             drop_next: 0,
+            archive: Vec::new(),
         }
     }
 
@@ -145,6 +148,7 @@ impl<L: SessionLayer> Net<L> {
             if self.rng.random_bool(self.loss) {
                 continue;
             }
+            self.archive.push((self.now, m.clone()));
             let copies = if self.rng.random_bool(self.dup) { 2 } else { 1 };
             for _ in 0..copies {
                 let delay = self.rng.random_range(0..=self.max_delay_ms);
@@ -884,4 +888,75 @@ fn group<L: SessionLayer>(mut net: Net<L>) {
     for n in &net.nodes {
         assert_eq!(n.chat.outstanding(), 0);
     }
+}
+
+#[test]
+fn back_online_asks_the_store_for_what_it_missed() {
+    for sessions in [false, true] {
+        if sessions {
+            missed(Net::with(
+                21,
+                2,
+                0.0,
+                0.0,
+                100,
+                ReliabilityConfig::default(),
+                x3dh,
+            ));
+        } else {
+            missed(Net::new(20, 2, 0.0, 0.0, 100, ReliabilityConfig::default()));
+        }
+    }
+}
+
+fn missed<L: SessionLayer>(mut net: Net<L>) {
+    net.befriend(0, 1);
+    net.nodes[1].online = false;
+    let offline_since = net.now;
+    net.text(0, one(&net, 1), "while you were away");
+    net.run(5_000);
+    assert!(
+        net.texts(1, &one(&net, 0))
+            .iter()
+            .all(|x| x.1 != "while you were away")
+    );
+    net.advance(10_000);
+    net.nodes[1].online = true;
+    let now = net.now;
+    let queries = net.nodes[1]
+        .chat
+        .history_queries(&net.nodes[1].sessions, offline_since, now);
+    assert_eq!(queries.len(), 1);
+    // The store node answers; the results go through handle_waku like live traffic.
+    let found: Vec<WakuOut> = net
+        .archive
+        .iter()
+        .filter(|(t, m)| {
+            queries.iter().any(|q| {
+                q.pubsub_topic == m.pubsub_topic
+                    && q.content_topics.contains(&m.content_topic)
+                    && *t >= q.start_ms
+                    && *t <= q.end_ms
+            })
+        })
+        .map(|(_, m)| m.clone())
+        .collect();
+    assert!(!found.is_empty());
+    for m in &found {
+        net.deliver(m);
+    }
+    // Delivered now, long before the sender's retransmission (30 s after the send).
+    assert!(
+        net.texts(1, &one(&net, 0))
+            .iter()
+            .any(|x| x.1 == "while you were away")
+    );
+    net.run(3_600_000);
+    let n = net
+        .texts(1, &one(&net, 0))
+        .iter()
+        .filter(|x| x.1 == "while you were away")
+        .count();
+    assert_eq!(n, 1);
+    assert_eq!(net.nodes[0].chat.outstanding(), 0);
 }
