@@ -424,11 +424,14 @@ impl Node {
 
 type StoreReply = oneshot::Sender<Result<StoreResponse, QueryError>>;
 
+/// A queued publish: encoded message and its timestamp.
+type Pending = (Vec<u8>, Option<i64>);
+
 struct Driver {
     swarm: Swarm<Behaviour>,
     validator: Validator,
     archive: Option<Archive>,
-    pending: HashMap<gossipsub::TopicHash, VecDeque<(Vec<u8>, Option<i64>)>>,
+    pending: HashMap<gossipsub::TopicHash, VecDeque<Pending>>,
     pending_len: usize,
     pending_cap: usize,
     cluster: Option<u16>,
