@@ -115,9 +115,8 @@ impl PlainTransport {
         self.recv.decrypt_with_ad(&[], ciphertext)
     }
 
-    /// The raw split keys `(initiator→responder, responder→initiator)` seen from this
-    /// side's role is lost here, so this returns `(sending, receiving)`. Test use only;
-    /// the caller must zeroize them.
+    /// The raw keys `(sending, receiving)` of this side (for the initiator, `Split()`'s
+    /// first and second outputs). Test use only; the caller must zeroize them.
     #[doc(hidden)]
     pub fn dangerous_keys_for_testing_only(&self) -> ([u8; 32], [u8; 32]) {
         (
