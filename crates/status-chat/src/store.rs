@@ -272,3 +272,62 @@ impl ChatStore for MemoryStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::ChaCha20Rng;
+    use status_identity::IdentityKeyPair;
+
+    fn msg(chat: &ChatId, sender: IdentityPublicKey, clock: u64, id: u8) -> StoredMessage {
+        StoredMessage {
+            id: MessageId([id; 32]),
+            chat: chat.clone(),
+            sender,
+            clock,
+            timestamp_ms: 0,
+            text: format!("m{id}"),
+            response_to: None,
+            content: ContentType::Text,
+            edit_clock: 0,
+            deleted: false,
+            reactions: BTreeMap::new(),
+            awaiting: BTreeSet::new(),
+            failed: BTreeSet::new(),
+            outgoing: false,
+        }
+    }
+
+    #[test]
+    fn messages_come_out_in_clock_then_id_order_and_replace_in_place() {
+        let k = *IdentityKeyPair::generate(&mut ChaCha20Rng::seed_from_u64(1)).public_key();
+        let chat = ChatId::OneToOne(k);
+        let mut s = MemoryStore::new();
+        for (clock, id) in [(5, 9), (3, 1), (5, 2), (1, 7)] {
+            s.apply(StoreChange::Message(msg(&chat, k, clock, id)));
+        }
+        let ids: Vec<u8> = s.messages(&chat).iter().map(|m| m.id.0[0]).collect();
+        assert_eq!(ids, vec![7, 1, 2, 9]);
+        let mut edited = msg(&chat, k, 5, 2);
+        edited.text = "edited".into();
+        s.apply(StoreChange::Message(edited));
+        assert_eq!(s.messages(&chat).len(), 4);
+        assert_eq!(s.message(&MessageId([2; 32])).unwrap().text, "edited");
+    }
+
+    #[test]
+    fn orphans_are_capped() {
+        let k = *IdentityKeyPair::generate(&mut ChaCha20Rng::seed_from_u64(1)).public_key();
+        let mut s = MemoryStore::new();
+        for i in 0..(MAX_ORPHANS + 10) {
+            let t = MessageId([(i % 7) as u8; 32]);
+            s.apply(StoreChange::AddOrphan(t, k, i.to_le_bytes().to_vec()));
+        }
+        let total: usize = (0..7).map(|i| s.orphans(&MessageId([i; 32])).len()).sum();
+        assert_eq!(total, MAX_ORPHANS);
+        s.apply(StoreChange::RemoveOrphans(MessageId([0; 32])));
+        assert!(s.orphans(&MessageId([0; 32])).is_empty());
+        assert!(s.orphan_order.len() < MAX_ORPHANS);
+    }
+}

@@ -960,3 +960,48 @@ fn missed<L: SessionLayer>(mut net: Net<L>) {
     assert_eq!(n, 1);
     assert_eq!(net.nodes[0].chat.outstanding(), 0);
 }
+
+#[test]
+fn bad_signature_inside_a_valid_session_is_dropped_counted_and_not_acked() {
+    let mut net = Net::with(30, 2, 0.0, 0.0, 10, ReliabilityConfig::default(), x3dh);
+    net.befriend(0, 1);
+    let (ka, kb) = (net.keys[0], net.keys[1]);
+    let a = IdentityKeyPair::from_secret_bytes(&net.secrets[0]);
+    let msg = status_chat::payload::ApplicationMessage::Chat(status_chat::payload::ChatMessage {
+        clock: net.now,
+        timestamp_ms: net.now,
+        text: "tampered".into(),
+        response_to: None,
+        chat_id: status_chat::ids::key_to_hex(&kb),
+        message_type: status_chat::payload::MessageType::OneToOne,
+        content: status_chat::payload::ContentType::Text,
+        display_name: String::new(),
+    });
+    let mut wire = status_chat::payload::seal(&a, &msg).unwrap().wire;
+    // Flip a bit of the signature (field 1 starts at byte 2).
+    wire[5] ^= 1;
+    let payload = MvdsPayload {
+        acks: vec![],
+        messages: vec![status_chat::reliability::MvdsMessage {
+            group_id: one_to_one_group_id(&ka, &kb).to_vec(),
+            timestamp: 1,
+            body: wire,
+        }],
+    };
+    let now = net.now;
+    let outs = net.nodes[0]
+        .sessions
+        .encrypt(&mut net.rng, now, &kb, &payload.encode())
+        .unwrap();
+    let before = net.published;
+    for m in &outs {
+        net.deliver(m);
+    }
+    assert_eq!(net.nodes[1].chat.stats().bad_signature, 1);
+    assert_eq!(net.published, before, "no ack for a forged message");
+    assert!(
+        net.texts(1, &one(&net, 0))
+            .iter()
+            .all(|x| x.1 != "tampered")
+    );
+}
