@@ -76,8 +76,10 @@ pub enum ContactCodeError {
     /// The display name is longer than [`MAX_DISPLAY_NAME_BYTES`].
     #[error("display name too long: {0} bytes")]
     DisplayNameTooLong(usize),
-    /// The display name contains a control character (it could rewrite a terminal).
-    #[error("display name contains a control character")]
+    /// The display name contains a control character (it could rewrite a terminal) or an
+    /// invisible formatting character (bidirectional overrides, zero-width characters) that
+    /// could make it look like another name.
+    #[error("display name contains a control or invisible formatting character")]
     DisplayNameControl,
     /// The bundle is larger than [`MAX_BUNDLE_BYTES`].
     #[error("bundle too large: {0} bytes")]
@@ -103,6 +105,15 @@ pub struct ContactCode {
     signature: Signature,
 }
 
+/// Control characters, and the invisible formatting characters that can disguise a name:
+/// zero-width and directional marks (U+200B..=U+200F), directional embeddings and overrides
+/// (U+202A..=U+202E), word joiner to directional isolates (U+2060..=U+2069) and the byte
+/// order mark (U+FEFF).
+fn is_forbidden_in_name(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+}
+
 fn check_fields(
     display_name: &str,
     bundle: &[u8],
@@ -111,7 +122,7 @@ fn check_fields(
     if display_name.len() > MAX_DISPLAY_NAME_BYTES {
         return Err(ContactCodeError::DisplayNameTooLong(display_name.len()));
     }
-    if display_name.chars().any(char::is_control) {
+    if display_name.chars().any(is_forbidden_in_name) {
         return Err(ContactCodeError::DisplayNameControl);
     }
     if bundle.len() > MAX_BUNDLE_BYTES {
@@ -346,10 +357,19 @@ mod tests {
             ContactCode::new(&alice, &long, &[], 0).err(),
             Some(ContactCodeError::DisplayNameTooLong(65))
         );
-        assert_eq!(
-            ContactCode::new(&alice, "evil\x1b[2J", &[], 0).err(),
-            Some(ContactCodeError::DisplayNameControl)
-        );
+        for name in [
+            "evil\x1b[2J",
+            "a\u{202E}b",
+            "zero\u{200B}width",
+            "\u{FEFF}bom",
+            "x\u{7f}",
+        ] {
+            assert_eq!(
+                ContactCode::new(&alice, name, &[], 0).err(),
+                Some(ContactCodeError::DisplayNameControl),
+                "{name:?}"
+            );
+        }
         assert_eq!(
             ContactCode::new(&alice, "", &[0; MAX_BUNDLE_BYTES + 1], 0).err(),
             Some(ContactCodeError::BundleTooLarge(MAX_BUNDLE_BYTES + 1))
