@@ -1,6 +1,80 @@
 //! Status 1:1 chat on Waku v2, in Rust: the facade that composes the layers.
 //!
-//! The layers are re-exported for programs that need more than the facade.
+//! This crate is what a program embeds to chat: it keeps one encrypted database per
+//! account ([`store`]), creates, restores and opens accounts ([`account`]), and finds
+//! the per-platform data directory ([`paths`]). The layers are re-exported for
+//! programs that need more than the facade: [`identity`], [`x3dh`], [`noise`],
+//! [`sessions`], [`chat`] and [`relay`].
+//!
+//! Not done yet: the running node (`Node::builder()`, the tokio event loop joining
+//! `waku-relay` and the chat state machine, offline delivery through store v3). It
+//! lands as the layers below land.
+//!
+//! # Example
+//!
+//! ```
+//! use status::account::{Account, CreateOptions};
+//! use status::store::{KdfParams, Passphrase};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let passphrase = Passphrase::from("correct horse battery staple");
+//! // Tests use cheap KDF parameters; real accounts keep the default.
+//! let options = CreateOptions::default().with_kdf(KdfParams::INSECURE_FOR_TESTS_ONLY);
+//! let (account, mnemonic) = Account::create(dir.path(), &passphrase, options, &mut rand::rng())?;
+//! println!("write down your recovery phrase: {}", &*mnemonic.phrase());
+//! let chat_key = account.chat_key().to_string();
+//! drop(account);
+//!
+//! let account = Account::open(dir.path(), &passphrase)?;
+//! assert_eq!(account.chat_key().to_string(), chat_key);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Storage
+//!
+//! One SQLite database per account (`status.db` in the account's data directory),
+//! rusqlite with SQLite bundled, in WAL mode with `synchronous = NORMAL` (a commit
+//! survives a crash of the process; only an operating-system crash or power loss may
+//! lose the last commits). The schema is versioned (`PRAGMA user_version`) and migrated
+//! forward on open, one transaction per step; a database from a newer program is
+//! refused. A second process opening the same database gets a clear "in use" error
+//! (an advisory lock on `status.db.lock`).
+//!
+//! **Encryption at rest: sealed values, not SQLCipher.** rusqlite's bundled SQLCipher
+//! needs OpenSSL (a system one, or a vendored build of it), which every machine that
+//! builds the project would then need; the workspace already has `aes-gcm` and
+//! `argon2`. So each secret and message body is sealed individually:
+//!
+//! - `argon2id(passphrase, 16-byte random salt)` (default 64 MiB, 3 passes, 1 lane;
+//!   stored with the salt) gives a key-encryption key that wraps a random 32-byte
+//!   database key with AES-256-GCM. A wrong passphrase fails the tag check:
+//!   [`store::OpenError::WrongPassphrase`]. Changing the passphrase re-wraps only.
+//! - Every value is `AES-256-GCM(random 96-bit nonce)` under a key derived from the
+//!   database key, with the table and row as associated data, so values cannot be
+//!   swapped between rows or tables unnoticed ([`store::StoreError::Corrupt`]).
+//! - Every lookup key (peer public keys, chat ids, message ids, Waku message hashes,
+//!   state keys) is replaced by its HMAC-SHA256 under another derived key ("blinded"),
+//!   so the file does not say who you talk to.
+//!
+//! What someone holding the file (and not the passphrase) **does** learn: that it is an
+//! account database of this program, the KDF parameters, the table layout, how many
+//! contacts, chats, messages, queued messages and state entries there are, the size of
+//! each value (message lengths, padded to nothing), which messages belong to the same
+//! chat (equal blinded chat ids) and their insertion order, and when duplicates were
+//! last seen (`seen.at`, seconds). What they **do not** learn: keys, session state,
+//! message text or metadata, contact names, public keys, chat ids. SQLCipher would also
+//! hide the layout, counts and sizes (it encrypts whole pages); that is the price of
+//! not building OpenSSL. Free pages may keep old sealed values until SQLite reuses them;
+//! they are sealed too.
+//!
+//! The cost of opening (argon2id) and of a committed message are measured by
+//! `cargo bench -p status --bench store`.
+
+pub mod account;
+pub mod paths;
+pub mod store;
 
 pub use status_chat as chat;
 pub use status_identity as identity;
