@@ -1023,11 +1023,15 @@ impl SessionManager {
                     });
                 }
                 self.ensure_peer(&sender, now);
+                let max = self.config.max_installations;
                 if let Some(peer) = self.peers.get_mut(&sender) {
                     if sender != own {
                         peer.heard_from = true;
                     }
                     peer.last_active_ns = now;
+                    // A peer installation disabled for silence that answers again comes
+                    // back, if there is room.
+                    let enabled_count = peer.installations.values().filter(|i| i.enabled).count();
                     let inst = peer
                         .installations
                         .entry(installation.clone())
@@ -1035,6 +1039,9 @@ impl SessionManager {
                     inst.last_received_ns = Some(now);
                     inst.last_active_ns = now;
                     inst.unanswered = 0;
+                    if sender != own && !inst.enabled && enabled_count < max {
+                        inst.enabled = true;
+                    }
                     if let Some(x3dh) = encrypted.x3dh {
                         let e = x3dh.ephemeral_key.to_bytes();
                         if !inst.seen_ephemerals.contains(&e) {
@@ -1771,4 +1778,224 @@ fn decode_peer(
         last_active_ns,
         negotiated,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{InstallationStore, MemoryStore};
+    use proptest::prelude::*;
+    use rand::SeedableRng;
+    use rand::rngs::ChaCha20Rng;
+
+    const NOW: i64 = 1_750_000_000_000_000_000;
+
+    fn device(seed: u8, name: &str, config: Config) -> (SessionManager, MemoryStore) {
+        let mut rng = ChaCha20Rng::seed_from_u64(u64::from(seed));
+        let (m, changes) = SessionManager::with_installation(
+            &mut rng,
+            IdentityKeyPair::from_secret_bytes(&[seed; 32]),
+            config,
+            InstallationId::new(name).unwrap(),
+            DeviceInfo {
+                name: Some("x".repeat(300)),
+                device_type: None,
+            },
+            NOW,
+        )
+        .unwrap();
+        let mut store = MemoryStore::new();
+        changes.apply(&mut store).unwrap();
+        (m, store)
+    }
+
+    #[test]
+    fn installation_ids_are_uuid_v4() {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let a = random_installation_id(&mut rng).unwrap();
+        let b = random_installation_id(&mut rng).unwrap();
+        assert_ne!(a, b);
+        let s = a.as_str();
+        assert_eq!(s.len(), 36);
+        assert_eq!(&s[14..15], "4");
+        assert!(matches!(&s[19..20], "8" | "9" | "a" | "b"));
+    }
+
+    #[test]
+    fn names_are_capped_on_a_char_boundary() {
+        let (m, _) = device(1, "a1", Config::default());
+        assert_eq!(m.device_info().name.as_ref().unwrap().len(), MAX_NAME_BYTES);
+        let capped = DeviceInfo {
+            name: Some("é".repeat(100)),
+            device_type: None,
+        }
+        .capped();
+        assert_eq!(capped.name.unwrap().len(), MAX_NAME_BYTES);
+    }
+
+    #[test]
+    fn records_round_trip_and_reject_damage() {
+        let (mut a, mut a_store) = device(1, "a1", Config::default());
+        let (b, _) = device(2, "b1", Config::default());
+        a.add_bundle(NOW, &b.bundle().encode())
+            .unwrap()
+            .changes
+            .apply(&mut a_store)
+            .unwrap();
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        a.encrypt(&mut rng, NOW, b.identity(), b"x")
+            .unwrap()
+            .changes
+            .apply(&mut a_store)
+            .unwrap();
+        let device_record = a_store.load_device().unwrap().unwrap();
+        let decoded = decode_device(&device_record).unwrap();
+        assert_eq!(encode_device(&decoded).as_slice(), device_record.as_slice());
+        let peers = a_store.load_peers().unwrap();
+        assert_eq!(peers.len(), 2);
+        for (id, record) in &peers {
+            let n = Negotiated::derive(&IdentityKeyPair::from_secret_bytes(&[1; 32]), id).unwrap();
+            let peer = decode_peer(record, n.clone(), id, &BundlePolicy::default(), NOW).unwrap();
+            assert_eq!(encode_peer(&peer).as_slice(), record.as_slice());
+            // Every truncation and a bad version are typed errors.
+            for cut in 0..record.len() {
+                assert!(
+                    decode_peer(&record[..cut], n.clone(), id, &BundlePolicy::default(), NOW)
+                        .is_err()
+                );
+            }
+            let mut bad = record.clone();
+            bad[0] = 9;
+            assert_eq!(
+                decode_peer(&bad, n.clone(), id, &BundlePolicy::default(), NOW).err(),
+                Some(RecordError::Version(9))
+            );
+            let mut long = record.clone();
+            long.push(0);
+            assert_eq!(
+                decode_peer(&long, n, id, &BundlePolicy::default(), NOW).err(),
+                Some(RecordError::Trailing(1))
+            );
+        }
+        for cut in 0..device_record.len() {
+            assert!(decode_device(&device_record[..cut]).is_err());
+        }
+        // A bundle stored under the wrong identity is refused.
+        let mut wrong = MemoryStore::new();
+        wrong.save_device(&device_record).unwrap();
+        for (id, record) in &peers {
+            if id != a.identity() {
+                wrong.save_peer(a.identity(), record).unwrap();
+            }
+        }
+        assert!(matches!(
+            SessionManager::restore(
+                IdentityKeyPair::from_secret_bytes(&[1; 32]),
+                Config::default(),
+                &wrong,
+                NOW
+            ),
+            Err(RestoreError::Record(_))
+        ));
+        assert!(matches!(
+            SessionManager::restore(
+                IdentityKeyPair::from_secret_bytes(&[1; 32]),
+                Config::default(),
+                &MemoryStore::new(),
+                NOW
+            ),
+            Err(RestoreError::NoDevice)
+        ));
+    }
+
+    #[test]
+    fn silent_installation_is_disabled_and_comes_back_when_it_answers() {
+        let config = Config {
+            silence_after_messages: 3,
+            silence_timeout_ns: 1_000,
+            ..Config::default()
+        };
+        let (mut a, _) = device(1, "a1", config);
+        let (mut b, _) = device(2, "b1", Config::default());
+        a.add_bundle(NOW, &b.bundle().encode()).unwrap();
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        let mut last = None;
+        let mut disabled = false;
+        for i in 0..3 {
+            let out = a
+                .encrypt(&mut rng, NOW + 10_000 * i, b.identity(), b"ping")
+                .unwrap();
+            disabled |= out
+                .events
+                .iter()
+                .any(|e| matches!(e, Event::InstallationDisabled { .. }));
+            last = Some(out);
+        }
+        assert!(disabled);
+        assert!(!a.installations(b.identity())[0].enabled);
+        assert_eq!(
+            a.encrypt(&mut rng, NOW + 40_000, b.identity(), b"ping")
+                .unwrap_err(),
+            EncryptError::NoInstallations
+        );
+        // b1 finally reads and answers: it is enabled again.
+        let out = last.unwrap();
+        let m = &out.messages[0];
+        b.decrypt(&mut rng, NOW + 50_000, &m.content_topic, &m.payload)
+            .unwrap();
+        let reply = b
+            .encrypt(&mut rng, NOW + 50_000, a.identity(), b"pong")
+            .unwrap();
+        let m = &reply.messages[0];
+        let got = a
+            .decrypt(&mut rng, NOW + 60_000, &m.content_topic, &m.payload)
+            .unwrap();
+        assert!(got.message.is_some());
+        assert!(a.installations(b.identity())[0].enabled);
+        a.encrypt(&mut rng, NOW + 70_000, b.identity(), b"again")
+            .unwrap();
+    }
+
+    #[test]
+    fn too_many_peers_evicts_the_least_recently_active() {
+        let (mut a, _) = device(1, "a1", Config::default());
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        // Fill the map with cheap fake peers, then learn one real bundle more.
+        for i in 0..MAX_PEERS {
+            let k = IdentityKeyPair::generate(&mut rng);
+            let n = Negotiated::derive(&a.identity, k.public_key()).unwrap();
+            a.peers.insert(
+                *k.public_key(),
+                Peer {
+                    installations: BTreeMap::new(),
+                    heard_from: false,
+                    last_active_ns: NOW + i64::try_from(i).unwrap(),
+                    negotiated: n,
+                },
+            );
+        }
+        assert_eq!(a.peers.len(), MAX_PEERS + 1);
+        let (b, _) = device(2, "b1", Config::default());
+        let inc = a.add_bundle(NOW + 1_000_000, &b.bundle().encode()).unwrap();
+        assert!(a.peers.len() <= MAX_PEERS);
+        assert!(a.peers.contains_key(b.identity()));
+        assert!(a.peers.contains_key(a.identity.public_key()));
+        assert!(
+            inc.changes
+                .changes()
+                .iter()
+                .any(|c| matches!(c, Change::PeerRemoved(_)))
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn random_records_never_panic(data in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = decode_device(&data);
+            let id = IdentityKeyPair::from_secret_bytes(&[1; 32]);
+            let n = Negotiated::derive(&id, id.public_key()).unwrap();
+            let _ = decode_peer(&data, n, id.public_key(), &BundlePolicy::default(), NOW);
+        }
+    }
 }
