@@ -12,7 +12,9 @@ use status_identity::{
     IdentityKeyPair, IdentityPublicKey, KeyError, Signature, SignatureContext, SignatureError,
 };
 
-use crate::keys::{InstallationId, MAX_INSTALLATION_ID_BYTES, SignedPreKey, X25519PublicKey};
+use crate::keys::{
+    InstallationId, MAX_INSTALLATION_ID_BYTES, PreparedPoint, SignedPreKey, X25519PublicKey,
+};
 use crate::{proto, wire};
 
 /// The crypto suite this crate implements; `SignedPreKey.protocol_version` must name it.
@@ -232,12 +234,12 @@ impl Bundle {
         let signature = Signature::from_slice(&self.signature)?;
         let material = signature_material(&prekeys, self.timestamp_ns);
         identity.verify(SignatureContext::Bundle, &material, &signature)?;
-        Ok(VerifiedBundle {
+        Ok(VerifiedBundle::new(
             identity,
             prekeys,
             signature,
-            timestamp_ns: self.timestamp_ns,
-        })
+            self.timestamp_ns,
+        ))
     }
 }
 
@@ -263,12 +265,39 @@ pub(crate) fn signature_material(
 }
 
 /// A bundle whose signature, keys, suite and age were checked (or that we signed).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// It also holds its keys as curve points ready for X3DH, computed once when it is made.
+#[derive(Clone)]
 pub struct VerifiedBundle {
     identity: IdentityPublicKey,
     prekeys: BTreeMap<InstallationId, SignedPreKey>,
     signature: Signature,
     timestamp_ns: i64,
+    identity_point: PreparedPoint,
+    prekey_points: BTreeMap<InstallationId, PreparedPoint>,
+}
+
+impl PartialEq for VerifiedBundle {
+    fn eq(&self, other: &Self) -> bool {
+        // The prepared points are functions of the keys.
+        self.identity == other.identity
+            && self.prekeys == other.prekeys
+            && self.signature == other.signature
+            && self.timestamp_ns == other.timestamp_ns
+    }
+}
+
+impl Eq for VerifiedBundle {}
+
+impl core::fmt::Debug for VerifiedBundle {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("VerifiedBundle")
+            .field("identity", &self.identity)
+            .field("prekeys", &self.prekeys)
+            .field("signature", &self.signature)
+            .field("timestamp_ns", &self.timestamp_ns)
+            .finish()
+    }
 }
 
 impl VerifiedBundle {
@@ -290,12 +319,46 @@ impl VerifiedBundle {
         }
         let material = signature_material(&map, timestamp_ns);
         let signature = identity.sign(SignatureContext::Bundle, &material);
-        Ok(VerifiedBundle {
-            identity: *identity.public_key(),
-            prekeys: map,
+        Ok(VerifiedBundle::new(
+            *identity.public_key(),
+            map,
             signature,
             timestamp_ns,
-        })
+        ))
+    }
+
+    fn new(
+        identity: IdentityPublicKey,
+        prekeys: BTreeMap<InstallationId, SignedPreKey>,
+        signature: Signature,
+        timestamp_ns: i64,
+    ) -> Self {
+        let prekey_points = prekeys
+            .iter()
+            .map(|(id, spk)| (id.clone(), PreparedPoint::from_x25519(&spk.key)))
+            .collect();
+        VerifiedBundle {
+            identity_point: PreparedPoint::from_identity(&identity),
+            identity,
+            prekeys,
+            signature,
+            timestamp_ns,
+            prekey_points,
+        }
+    }
+
+    pub(crate) fn prepared_identity(&self) -> &PreparedPoint {
+        &self.identity_point
+    }
+
+    pub(crate) fn prepared_prekey(
+        &self,
+        installation: &InstallationId,
+    ) -> Option<(&SignedPreKey, &PreparedPoint)> {
+        Some((
+            self.prekeys.get(installation)?,
+            self.prekey_points.get(installation)?,
+        ))
     }
 
     /// The identity key that signed the bundle.

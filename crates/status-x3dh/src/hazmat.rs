@@ -10,7 +10,7 @@ use x25519_dalek::StaticSecret;
 
 use crate::bundle::{self, VerifiedBundle};
 use crate::kdf::{self, ChainKey, MessageKey};
-use crate::keys::{NonContributory, RatchetKeyPair, X25519PublicKey};
+use crate::keys::{NonContributory, PreparedPoint, RatchetKeyPair, X25519PublicKey};
 use crate::message::EncryptedMessage;
 use crate::session::{EncryptError, Session, X3dhOutput};
 
@@ -89,9 +89,11 @@ pub fn initiate_with_fixed_keys_for_testing_only(
     let (session, out) = Session::initiate_with(
         ours,
         their_identity,
+        &PreparedPoint::from_identity(their_identity),
         their_prekey,
+        &PreparedPoint::from_x25519(their_prekey),
         StaticSecret::from(ephemeral_secret),
-        RatchetKeyPair::from_secret(StaticSecret::from(ratchet_secret)),
+        StaticSecret::from(ratchet_secret),
     )?;
     Ok((session, values(&out)))
 }
@@ -103,11 +105,14 @@ pub fn respond_with_fixed_keys_for_testing_only(
     their_identity: &IdentityPublicKey,
     their_ephemeral: &X25519PublicKey,
 ) -> Result<(Session, DangerousX3dhValues), NonContributory> {
-    let (session, out) = Session::respond_with(
+    let (session, out, _) = Session::respond_with(
         ours,
         &StaticSecret::from(prekey_secret),
+        None,
         their_identity,
+        &PreparedPoint::from_identity(their_identity),
         their_ephemeral,
+        None,
     )?;
     Ok((session, values(&out)))
 }

@@ -3,10 +3,13 @@
 
 use core::fmt;
 
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+use curve25519_dalek::montgomery::MontgomeryPoint;
 use rand_core::CryptoRng;
+use status_identity::IdentityPublicKey;
 use subtle::ConstantTimeEq;
 use x25519_dalek::{PublicKey, StaticSecret};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Length of an X25519 key.
 pub const X25519_KEY_LENGTH: usize = 32;
@@ -43,10 +46,6 @@ impl X25519PublicKey {
     pub const fn to_bytes(&self) -> [u8; X25519_KEY_LENGTH] {
         self.0
     }
-
-    pub(crate) fn to_dalek(self) -> PublicKey {
-        PublicKey::from(self.0)
-    }
 }
 
 impl fmt::Debug for X25519PublicKey {
@@ -70,12 +69,125 @@ pub(crate) fn diffie_hellman(
     secret: &StaticSecret,
     public: &X25519PublicKey,
 ) -> Result<Zeroizing<[u8; 32]>, NonContributory> {
-    let shared = secret.diffie_hellman(&public.to_dalek());
-    if shared.was_contributory() {
-        Ok(Zeroizing::new(shared.to_bytes()))
-    } else {
-        Err(NonContributory)
+    PreparedPoint::from_x25519(public).diffie_hellman(secret)
+}
+
+/// A peer's X25519 public key prepared for scalar multiplications.
+///
+/// X25519 is computed on the Edwards form of the point when the `u`-coordinate is on the
+/// curve (curve25519-dalek's variable-base Edwards multiplication is faster than its
+/// Montgomery ladder here, and a prepared point is reused by several Diffie-Hellman
+/// computations); twist points, which have no Edwards form, use the ladder. Both give
+/// the `u`-coordinate of `[clamp(k)]P`, the X25519 result (RFC 7748), whatever the sign
+/// chosen for the Edwards point: a unit test compares them, and the known-answer vectors
+/// are re-derived by an independent implementation.
+#[derive(Clone)]
+pub(crate) struct PreparedPoint {
+    u: MontgomeryPoint,
+    edwards: Option<EdwardsPoint>,
+}
+
+impl PreparedPoint {
+    pub(crate) fn from_x25519(public: &X25519PublicKey) -> Self {
+        let u = MontgomeryPoint(public.0);
+        PreparedPoint {
+            u,
+            edwards: u.to_edwards(0),
+        }
     }
+
+    /// True if this is the point of `key`.
+    pub(crate) fn is_key(&self, key: &X25519PublicKey) -> bool {
+        self.u.0 == key.0
+    }
+
+    /// An identity key: its Edwards point is decompressed directly.
+    pub(crate) fn from_identity(identity: &IdentityPublicKey) -> Self {
+        PreparedPoint {
+            u: MontgomeryPoint(identity.to_x25519().to_bytes()),
+            edwards: CompressedEdwardsY(*identity.as_bytes()).decompress(),
+        }
+    }
+
+    /// `[clamp(secret)]P` before the conversion to `u` (Edwards form) or the result (ladder).
+    fn multiply(&self, secret: &StaticSecret) -> Product {
+        let scalar = Zeroizing::new(secret.to_bytes());
+        match &self.edwards {
+            Some(point) => Product::Edwards(point.mul_clamped(*scalar)),
+            None => Product::Montgomery(self.u.mul_clamped(*scalar)),
+        }
+    }
+
+    pub(crate) fn diffie_hellman(
+        &self,
+        secret: &StaticSecret,
+    ) -> Result<Zeroizing<[u8; 32]>, NonContributory> {
+        let [out] = diffie_hellman_batch([(secret, self)])?;
+        Ok(out)
+    }
+}
+
+enum Product {
+    Edwards(EdwardsPoint),
+    Montgomery(MontgomeryPoint),
+}
+
+/// One X25519 computation of a batch.
+pub(crate) enum Job<'a> {
+    /// Diffie-Hellman: an all-zero result is an error.
+    Dh(&'a StaticSecret, &'a PreparedPoint),
+    /// The public key of a secret (base-point multiplication).
+    Public(&'a StaticSecret),
+}
+
+/// Several X25519 computations at once, with one field inversion for all the Edwards
+/// results. Any all-zero Diffie-Hellman output is an error.
+pub(crate) fn diffie_hellman_batch<const N: usize>(
+    pairs: [(&StaticSecret, &PreparedPoint); N],
+) -> Result<[Zeroizing<[u8; 32]>; N], NonContributory> {
+    x25519_batch(pairs.map(|(secret, point)| Job::Dh(secret, point)))
+}
+
+/// See [`Job`]; one field inversion for all the Edwards results.
+pub(crate) fn x25519_batch<const N: usize>(
+    jobs: [Job<'_>; N],
+) -> Result<[Zeroizing<[u8; 32]>; N], NonContributory> {
+    let checked = jobs.each_ref().map(|job| matches!(job, Job::Dh(..)));
+    let products = jobs.map(|job| match job {
+        Job::Dh(secret, point) => point.multiply(secret),
+        Job::Public(secret) => {
+            let scalar = Zeroizing::new(secret.to_bytes());
+            Product::Edwards(EdwardsPoint::mul_base_clamped(*scalar))
+        }
+    });
+    let mut edwards: Vec<EdwardsPoint> = products
+        .iter()
+        .filter_map(|p| match p {
+            Product::Edwards(e) => Some(*e),
+            Product::Montgomery(_) => None,
+        })
+        .collect();
+    let mut converted = EdwardsPoint::to_montgomery_batch(&edwards).into_iter();
+    edwards.zeroize();
+    let mut zero = false;
+    let mut index = 0;
+    let out = products.map(|p| {
+        let check = checked.get(index).copied().unwrap_or(true);
+        index += 1;
+        let u = match p {
+            Product::Edwards(mut e) => {
+                e.zeroize();
+                converted.next().unwrap_or(MontgomeryPoint([0; 32]))
+            }
+            Product::Montgomery(m) => m,
+        };
+        let bytes = Zeroizing::new(u.to_bytes());
+        if check {
+            zero |= bool::from(bytes.ct_eq(&[0u8; 32]));
+        }
+        bytes
+    });
+    if zero { Err(NonContributory) } else { Ok(out) }
 }
 
 /// Draws a fresh X25519 secret: exactly 32 bytes from `rng`, clamped when used.
@@ -217,5 +329,57 @@ impl RatchetKeyPair {
     pub(crate) fn from_secret(secret: StaticSecret) -> Self {
         let public = public_of(&secret);
         RatchetKeyPair { secret, public }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Edwards path gives the X25519 result for curve points, twist points,
+    /// small-order points and non-canonical encodings.
+    #[test]
+    fn prepared_point_matches_x25519() {
+        let mut inputs: Vec<[u8; 32]> = Vec::new();
+        for i in 0u8..40 {
+            let k: [u8; 32] = core::array::from_fn(|j| i.wrapping_mul(29) ^ (j as u8) ^ 0xa5);
+            inputs.push(x25519_dalek::x25519(
+                k,
+                x25519_dalek::X25519_BASEPOINT_BYTES,
+            ));
+            // Arbitrary bytes: about half are on the twist; top bit set.
+            inputs.push(core::array::from_fn(|j| {
+                i.wrapping_mul(71).wrapping_add((j as u8).wrapping_mul(13))
+            }));
+        }
+        inputs.push([0; 32]);
+        let mut one = [0u8; 32];
+        one[0] = 1;
+        inputs.push(one);
+        // p - 1 (u = -1), p, p + 1 (non-canonical encodings).
+        let mut p_minus_1 = [0xffu8; 32];
+        p_minus_1[0] = 0xec;
+        p_minus_1[31] = 0x7f;
+        inputs.push(p_minus_1);
+        let mut p = p_minus_1;
+        p[0] = 0xed;
+        inputs.push(p);
+        let mut p1 = p_minus_1;
+        p1[0] = 0xee;
+        inputs.push(p1);
+        let mut twist = 0;
+        for (n, u) in inputs.iter().enumerate() {
+            let point = PreparedPoint::from_x25519(&X25519PublicKey(*u));
+            twist += usize::from(point.edwards.is_none());
+            let secret = StaticSecret::from(core::array::from_fn(|j| {
+                (n as u8) ^ (j as u8).wrapping_mul(3)
+            }));
+            let expect = secret.diffie_hellman(&PublicKey::from(*u));
+            match point.diffie_hellman(&secret) {
+                Ok(got) => assert_eq!(*got, expect.to_bytes(), "input {n}"),
+                Err(NonContributory) => assert!(!expect.was_contributory(), "input {n}"),
+            }
+        }
+        assert!(twist > 5, "twist points exercised");
     }
 }

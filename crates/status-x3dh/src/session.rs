@@ -13,8 +13,8 @@ use zeroize::Zeroizing;
 use crate::bundle::VerifiedBundle;
 use crate::kdf::{self, ChainKey, MessageKey, RootKey};
 use crate::keys::{
-    InstallationId, NonContributory, RatchetKeyPair, SignedPreKeyPair, X25519PublicKey,
-    diffie_hellman, public_of, random_secret,
+    InstallationId, Job, NonContributory, PreparedPoint, RatchetKeyPair, SignedPreKeyPair,
+    X25519PublicKey, diffie_hellman_batch, public_of, random_secret, x25519_batch,
 };
 use crate::message::{DrHeader, EncryptedMessage, HEADER_LENGTH, TAG_LENGTH, X3dhHeader};
 
@@ -212,6 +212,8 @@ pub struct Session {
     pub(crate) previous_n: u32,
     /// `DHr`: the peer's ratchet key (the initiator starts with the responder's prekey).
     pub(crate) their_ratchet: Option<X25519PublicKey>,
+    /// `their_ratchet` prepared for our next DH step (a cache, not stored).
+    pub(crate) their_point: Option<PreparedPoint>,
     pub(crate) receiving: Option<ReceivingChain>,
     /// Sent with every message until the peer's first message is received.
     pub(crate) x3dh: Option<X3dhHeader>,
@@ -244,53 +246,89 @@ pub(crate) struct X3dhOutput {
     pub(crate) shared: kdf::SharedKey,
 }
 
-/// Initiator side: DH1 = DH(IK_A, SPK_B), DH2 = DH(EK_A, IK_B), DH3 = DH(EK_A, SPK_B).
+/// Initiator side: DH1 = DH(IK_A, SPK_B), DH2 = DH(EK_A, IK_B), DH3 = DH(EK_A, SPK_B),
+/// and the first ratchet DH(R_A, SPK_B), computed together.
+/// Also returns the first ratchet DH output and the public keys of the ephemeral and
+/// ratchet secrets (all in one batch).
 pub(crate) fn x3dh_initiator(
     ours: &IdentityKeyPair,
     ephemeral: &StaticSecret,
-    their_identity: &IdentityPublicKey,
-    their_prekey: &X25519PublicKey,
-) -> Result<X3dhOutput, NonContributory> {
-    let dh1 = Zeroizing::new(
-        ours.diffie_hellman(&their_prekey.to_dalek())
-            .map_err(|_| NonContributory)?
-            .to_bytes(),
-    );
-    let dh2 = diffie_hellman(
-        ephemeral,
-        &X25519PublicKey::from_bytes(their_identity.to_x25519().to_bytes()),
-    )?;
-    let dh3 = diffie_hellman(ephemeral, their_prekey)?;
+    ratchet: &StaticSecret,
+    their_identity: &PreparedPoint,
+    their_prekey: &PreparedPoint,
+) -> Result<InitiatorOutput, NonContributory> {
+    let identity_secret = ours.x25519_secret();
+    let [dh1, dh2, dh3, first, ephemeral_public, ratchet_public] = x25519_batch([
+        Job::Dh(&identity_secret, their_prekey),
+        Job::Dh(ephemeral, their_identity),
+        Job::Dh(ephemeral, their_prekey),
+        Job::Dh(ratchet, their_prekey),
+        Job::Public(ephemeral),
+        Job::Public(ratchet),
+    ])?;
     let shared = kdf::x3dh_secret(&dh1, &dh2, &dh3);
-    Ok(X3dhOutput {
-        dh: [dh1, dh2, dh3],
-        shared,
+    Ok(InitiatorOutput {
+        x3dh: X3dhOutput {
+            dh: [dh1, dh2, dh3],
+            shared,
+        },
+        first,
+        ephemeral_public: X25519PublicKey::from_bytes(*ephemeral_public),
+        ratchet_public: X25519PublicKey::from_bytes(*ratchet_public),
     })
 }
 
+pub(crate) struct InitiatorOutput {
+    x3dh: X3dhOutput,
+    first: Zeroizing<[u8; 32]>,
+    ephemeral_public: X25519PublicKey,
+    ratchet_public: X25519PublicKey,
+}
+
 /// Responder side: the same three values from the other halves.
+/// With `their_ratchet`, also the DH of the first message's ratchet key with our signed
+/// prekey (the first receiving chain), in the same batch.
 pub(crate) fn x3dh_responder(
     ours: &IdentityKeyPair,
     prekey: &StaticSecret,
-    their_identity: &IdentityPublicKey,
+    their_identity: &PreparedPoint,
     their_ephemeral: &X25519PublicKey,
-) -> Result<X3dhOutput, NonContributory> {
-    let dh1 = diffie_hellman(
-        prekey,
-        &X25519PublicKey::from_bytes(their_identity.to_x25519().to_bytes()),
-    )?;
-    let dh2 = Zeroizing::new(
-        ours.diffie_hellman(&their_ephemeral.to_dalek())
-            .map_err(|_| NonContributory)?
-            .to_bytes(),
-    );
-    let dh3 = diffie_hellman(prekey, their_ephemeral)?;
+    their_ratchet: Option<&X25519PublicKey>,
+) -> Result<(X3dhOutput, Option<PrecomputedDh>), NonContributory> {
+    let identity_secret = ours.x25519_secret();
+    let ephemeral = PreparedPoint::from_x25519(their_ephemeral);
+    let (dh1, dh2, dh3, first) = match their_ratchet {
+        Some(ratchet) => {
+            let point = PreparedPoint::from_x25519(ratchet);
+            let [dh1, dh2, dh3, first] = diffie_hellman_batch([
+                (prekey, their_identity),
+                (&identity_secret, &ephemeral),
+                (prekey, &ephemeral),
+                (prekey, &point),
+            ])?;
+            (dh1, dh2, dh3, Some((point, first)))
+        }
+        None => {
+            let [dh1, dh2, dh3] = diffie_hellman_batch([
+                (prekey, their_identity),
+                (&identity_secret, &ephemeral),
+                (prekey, &ephemeral),
+            ])?;
+            (dh1, dh2, dh3, None)
+        }
+    };
     let shared = kdf::x3dh_secret(&dh1, &dh2, &dh3);
-    Ok(X3dhOutput {
-        dh: [dh1, dh2, dh3],
-        shared,
-    })
+    Ok((
+        X3dhOutput {
+            dh: [dh1, dh2, dh3],
+            shared,
+        },
+        first,
+    ))
 }
+
+/// A peer ratchet key prepared, and our DH output with it.
+pub(crate) type PrecomputedDh = (PreparedPoint, Zeroizing<[u8; 32]>);
 
 /// AES-256-GCM of `plaintext` under the key and nonce of `mk`, with `AD || header` as
 /// associated data; returns `ciphertext || tag`.
@@ -378,25 +416,46 @@ impl Session {
         their_bundle: &VerifiedBundle,
         installation: &InstallationId,
     ) -> Result<Session, X3dhError> {
-        let prekey = their_bundle
-            .prekey(installation)
-            .ok_or_else(|| X3dhError::UnknownInstallation(installation.clone()))?
-            .key;
+        let (prekey, prekey_point) = their_bundle
+            .prepared_prekey(installation)
+            .ok_or_else(|| X3dhError::UnknownInstallation(installation.clone()))?;
         let ephemeral = random_secret(rng);
-        let ratchet = RatchetKeyPair::generate(rng);
-        Ok(Self::initiate_with(ours, their_bundle.identity(), &prekey, ephemeral, ratchet)?.0)
+        let ratchet = random_secret(rng);
+        Ok(Self::initiate_with(
+            ours,
+            their_bundle.identity(),
+            their_bundle.prepared_identity(),
+            &prekey.key,
+            prekey_point,
+            ephemeral,
+            ratchet,
+        )?
+        .0)
     }
 
+    /// The prepared points are those of `their_identity` and `prekey` (a verified bundle
+    /// computes them once).
     pub(crate) fn initiate_with(
         ours: &IdentityKeyPair,
         their_identity: &IdentityPublicKey,
+        their_identity_point: &PreparedPoint,
         prekey: &X25519PublicKey,
+        prekey_point: &PreparedPoint,
         ephemeral: StaticSecret,
-        ratchet: RatchetKeyPair,
+        ratchet: StaticSecret,
     ) -> Result<(Session, X3dhOutput), NonContributory> {
-        let x3dh = x3dh_initiator(ours, &ephemeral, their_identity, prekey)?;
-        let dh = diffie_hellman(&ratchet.secret, prekey)?;
-        let (root_key, chain_key) = kdf::kdf_rk(x3dh.shared.as_bytes(), &dh);
+        let out = x3dh_initiator(
+            ours,
+            &ephemeral,
+            &ratchet,
+            their_identity_point,
+            prekey_point,
+        )?;
+        let (root_key, chain_key) = kdf::kdf_rk(out.x3dh.shared.as_bytes(), &out.first);
+        let ratchet = RatchetKeyPair {
+            secret: ratchet,
+            public: out.ratchet_public,
+        };
         let session = Session {
             role: Role::Initiator,
             ad: associated_data(ours.public_key(), their_identity),
@@ -406,14 +465,15 @@ impl Session {
             sending: Some(SendingChain { chain_key, n: 0 }),
             previous_n: 0,
             their_ratchet: Some(*prekey),
+            their_point: Some(prekey_point.clone()),
             receiving: None,
             x3dh: Some(X3dhHeader {
-                ephemeral_key: public_of(&ephemeral),
+                ephemeral_key: out.ephemeral_public,
                 signed_pre_key: *prekey,
             }),
             skipped: SkippedKeys::default(),
         };
-        Ok((session, x3dh))
+        Ok((session, out.x3dh))
     }
 
     /// Answers a first message as responder: X3DH with our signed prekey and the
@@ -433,37 +493,56 @@ impl Session {
         if x3dh.signed_pre_key != prekey || message.header.bundle_id != prekey {
             return Err(RespondError::WrongPreKey);
         }
-        let (mut session, _) = Self::respond_with(
+        let (mut session, _, first) = Self::respond_with(
             ours,
             our_prekey.secret(),
+            Some(prekey),
             their_bundle.identity(),
+            their_bundle.prepared_identity(),
             &x3dh.ephemeral_key,
+            Some(&message.header.ratchet_key),
         )?;
-        let plaintext = session.decrypt(message)?;
+        let plaintext = session.decrypt_with(message, first)?;
         Ok((session, plaintext))
     }
 
+    /// `prekey_public` is the public key of `prekey` when the caller knows it (saves a
+    /// base-point multiplication).
     pub(crate) fn respond_with(
         ours: &IdentityKeyPair,
         prekey: &StaticSecret,
+        prekey_public: Option<X25519PublicKey>,
         their_identity: &IdentityPublicKey,
+        their_identity_point: &PreparedPoint,
         their_ephemeral: &X25519PublicKey,
-    ) -> Result<(Session, X3dhOutput), NonContributory> {
-        let x3dh = x3dh_responder(ours, prekey, their_identity, their_ephemeral)?;
+        their_ratchet: Option<&X25519PublicKey>,
+    ) -> Result<(Session, X3dhOutput, Option<PrecomputedDh>), NonContributory> {
+        let (x3dh, first) = x3dh_responder(
+            ours,
+            prekey,
+            their_identity_point,
+            their_ephemeral,
+            their_ratchet,
+        )?;
+        let bundle_id = prekey_public.unwrap_or_else(|| public_of(prekey));
         let session = Session {
             role: Role::Responder,
             ad: associated_data(their_identity, ours.public_key()),
-            bundle_id: public_of(prekey),
+            bundle_id,
             root_key: RootKey(*x3dh.shared.as_bytes()),
-            ours: RatchetKeyPair::from_secret(prekey.clone()),
+            ours: RatchetKeyPair {
+                secret: prekey.clone(),
+                public: bundle_id,
+            },
             sending: None,
             previous_n: 0,
             their_ratchet: None,
+            their_point: None,
             receiving: None,
             x3dh: None,
             skipped: SkippedKeys::default(),
         };
-        Ok((session, x3dh))
+        Ok((session, x3dh, first))
     }
 
     /// Which side of X3DH we are.
@@ -541,8 +620,11 @@ impl Session {
         their: &X25519PublicKey,
         plaintext: &[u8],
     ) -> Result<EncryptedMessage, EncryptError> {
-        let dh =
-            diffie_hellman(&ratchet.secret, their).map_err(|_| EncryptError::NonContributory)?;
+        let dh = match &self.their_point {
+            Some(point) => point.diffie_hellman(&ratchet.secret),
+            None => PreparedPoint::from_x25519(their).diffie_hellman(&ratchet.secret),
+        }
+        .map_err(|_| EncryptError::NonContributory)?;
         let (root_key, chain_key) = kdf::kdf_rk(self.root_key.as_bytes(), &dh);
         let (mk, next) = kdf::kdf_ck(&chain_key);
         let header = DrHeader {
@@ -569,6 +651,15 @@ impl Session {
     /// derived into temporaries and kept only once the tag checks). A skipped key is used
     /// once and deleted; a replayed message is rejected.
     pub fn decrypt(&mut self, message: &EncryptedMessage) -> Result<Vec<u8>, DecryptError> {
+        self.decrypt_with(message, None)
+    }
+
+    /// [`Session::decrypt`], with the DH output of a new ratchet key already computed.
+    fn decrypt_with(
+        &mut self,
+        message: &EncryptedMessage,
+        precomputed: Option<PrecomputedDh>,
+    ) -> Result<Vec<u8>, DecryptError> {
         let header = &message.header;
         if header.bundle_id != self.bundle_id {
             return Err(DecryptError::WrongSession);
@@ -646,8 +737,16 @@ impl Session {
                 );
             }
         }
-        let dh =
-            diffie_hellman(&self.ours.secret, &key).map_err(|_| DecryptError::NonContributory)?;
+        let (point, dh) = match precomputed {
+            Some((point, dh)) if point.is_key(&key) => (point, dh),
+            _ => {
+                let point = PreparedPoint::from_x25519(&key);
+                let dh = point
+                    .diffie_hellman(&self.ours.secret)
+                    .map_err(|_| DecryptError::NonContributory)?;
+                (point, dh)
+            }
+        };
         let (root_key, chain_key) = kdf::kdf_rk(self.root_key.as_bytes(), &dh);
         let ck = skip(&chain_key, key, 0, n, &mut new_skipped);
         let (mk, next) = kdf::kdf_ck(&ck);
@@ -661,6 +760,7 @@ impl Session {
             n: n + 1,
         });
         self.their_ratchet = Some(key);
+        self.their_point = Some(point);
         if let Some(sending) = self.sending.take() {
             self.previous_n = sending.n;
         }

@@ -294,6 +294,7 @@ impl Session {
             sending,
             previous_n,
             their_ratchet,
+            their_point: None,
             receiving,
             x3dh,
             skipped,
