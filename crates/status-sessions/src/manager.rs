@@ -905,7 +905,7 @@ impl SessionManager {
         let policy = self.config.policy();
         let mut verified = Vec::new();
         for raw in message.bundles.iter().take(MAX_BUNDLES_PER_MESSAGE) {
-            match Bundle::decode(raw).and_then(|b| b.verify(&policy, now)) {
+            match self.verify_bundle(raw, &policy, now) {
                 Ok(b) => verified.push(b),
                 Err(e) => incoming.events.push(Event::InvalidBundle(e)),
             }
@@ -1115,6 +1115,38 @@ impl SessionManager {
             )),
             _ => Err(DecryptError::UnknownTopic),
         }
+    }
+
+    /// Verifies a received bundle. A bundle byte-identical to one already verified and
+    /// stored for that identity (every message carries the sender's bundle) is taken from
+    /// the store after the age checks, without verifying its signature again.
+    fn verify_bundle(
+        &self,
+        raw: &[u8],
+        policy: &BundlePolicy,
+        now: i64,
+    ) -> Result<VerifiedBundle, BundleError> {
+        let bundle = Bundle::decode(raw)?;
+        let fresh = {
+            let age = i128::from(now) - i128::from(bundle.timestamp_ns());
+            age <= i128::from(policy.max_age_ns) && -age <= i128::from(policy.max_clock_skew_ns)
+        };
+        if fresh
+            && let Ok(identity) = IdentityPublicKey::from_slice(bundle.identity_bytes())
+            && let Some(peer) = self.peers.get(&identity)
+            && let Some(known) = peer
+                .installations
+                .values()
+                .filter_map(|i| i.bundle.as_ref())
+                .find(|b| {
+                    b.timestamp_ns() == bundle.timestamp_ns()
+                        && b.prekeys().len() <= policy.max_installations
+                        && b.encode() == raw
+                })
+        {
+            return Ok(known.clone());
+        }
+        bundle.verify(policy, now)
     }
 
     /// Our bundle, then the newest bundle of every peer (newest peers first), at most `max`.
