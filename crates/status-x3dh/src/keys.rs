@@ -167,26 +167,33 @@ pub(crate) fn x25519_batch<const N: usize>(
             Product::Montgomery(_) => None,
         })
         .collect();
-    let mut converted = EdwardsPoint::to_montgomery_batch(&edwards).into_iter();
+    let mut converted = EdwardsPoint::to_montgomery_batch(&edwards);
     edwards.zeroize();
     let mut zero = false;
     let mut index = 0;
+    let mut next_converted = 0;
     let out = products.map(|p| {
         let check = checked.get(index).copied().unwrap_or(true);
         index += 1;
-        let u = match p {
+        let mut u = match p {
             Product::Edwards(mut e) => {
                 e.zeroize();
-                converted.next().unwrap_or(MontgomeryPoint([0; 32]))
+                next_converted += 1;
+                converted
+                    .get(next_converted - 1)
+                    .copied()
+                    .unwrap_or(MontgomeryPoint([0; 32]))
             }
             Product::Montgomery(m) => m,
         };
         let bytes = Zeroizing::new(u.to_bytes());
+        u.zeroize();
         if check {
             zero |= bool::from(bytes.ct_eq(&[0u8; 32]));
         }
         bytes
     });
+    converted.zeroize();
     if zero { Err(NonContributory) } else { Ok(out) }
 }
 

@@ -31,6 +31,23 @@
 //! (the caller stores [`Session::to_bytes`]); status-go's secp256k1 suite. Deviations from
 //! 53/54 and status-go are listed in `docs/deviations.md`.
 //!
+//! Secrets: sessions, prekey pairs and keys are their own types without `Clone` (except
+//! where a copy is needed internally) or secret-printing `Debug`, zeroized on drop; the
+//! state encoding is returned in a zeroizing buffer. Answering the same first message
+//! twice with [`Session::respond`] builds two equal sessions: the caller keeps one session
+//! per bundle id and installation.
+//!
+//! Performance: our ratchet public key is computed once per ratchet step (not per
+//! message); `KDF_CK` and the message key expansion run one-block HMAC-SHA256 straight on
+//! the SHA-256 compression function, with the pads of the constant all-zero HKDF salt
+//! computed once; X25519 runs on the Edwards form of the peer's point (a verified bundle
+//! keeps its keys in that form) with one field inversion per batch; AES-256-GCM
+//! encrypts and decrypts in one pass into the output buffer. `benches/ratchet.rs`
+//! measures vodozemac 0.11 in the same run.
+//!
+//! The `hazmat` and `fuzzing` modules are hidden: they expose internals (secrets,
+//! caller-chosen keys) to the known-answer vectors, the tests and the fuzz targets only.
+//!
 //! # Example
 //!
 //! ```
