@@ -7,19 +7,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use criterion::Criterion;
 use futures::StreamExt;
 use libp2p::{gossipsub, identity::Keypair, swarm::SwarmEvent};
 use tokio::runtime::Runtime;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use waku_relay::node::now_ns;
 use waku_relay::{Config, Event, Events, Node, PublishError, PubsubTopic, WakuMessage};
 
 const PAYLOAD: usize = 1024;
 const CT: &str = "/bench/1/load/proto";
+/// Messages in flight (published, not yet received) in the CPU benches, so
+/// both sides run at steady state instead of filling queues.
+const WINDOW: usize = 256;
 
 /// Process CPU time (user + system, all threads) from /proc/self/stat.
 fn cpu_time() -> Duration {
@@ -78,8 +81,11 @@ impl WakuPair {
         let a = self.a.clone();
         let start = self.next;
         self.next += n;
+        let window = Arc::new(Semaphore::new(WINDOW));
+        let w = window.clone();
         let publisher = tokio::spawn(async move {
             for i in start..start + n {
+                w.acquire().await.unwrap().forget();
                 a.publish(&topic(), &msg(i)).await.unwrap();
             }
         });
@@ -87,14 +93,16 @@ impl WakuPair {
         while got < n {
             if let Some(Event::Message { .. }) = self.b_events.recv().await {
                 got += 1;
+                window.add_permits(1);
             }
         }
         publisher.await.unwrap();
     }
 }
 
-/// Bare gossipsub: default config apart from what interop needs (anonymous,
-/// same protocol id), same transport, each swarm in its own task.
+/// Bare gossipsub: default config apart from what anonymous messages need
+/// (protocol id, anonymous mode, content-based message id), same transport,
+/// each swarm in its own task, no Waku validation.
 struct BarePair {
     publish: mpsc::Sender<Vec<u8>>,
     received: mpsc::Receiver<()>,
@@ -109,6 +117,12 @@ fn bare_swarm() -> libp2p::Swarm<gossipsub::Behaviour> {
         )
         .validation_mode(gossipsub::ValidationMode::Anonymous)
         .max_transmit_size(waku_relay::behaviour::MAX_TRANSMIT_SIZE)
+        // Anonymous messages have no source/seqno, so the default id would make
+        // every message a duplicate: hash the data, as Waku does.
+        .message_id_fn(|m: &gossipsub::Message| {
+            use sha2::Digest;
+            gossipsub::MessageId::new(&sha2::Sha256::digest(&m.data))
+        })
         .build()
         .unwrap();
     let mut s = waku_relay::behaviour::build_swarm(
@@ -191,14 +205,18 @@ impl BarePair {
         let tx = self.publish.clone();
         let start = self.next;
         self.next += n;
+        let window = Arc::new(Semaphore::new(WINDOW));
+        let w = window.clone();
         let publisher = tokio::spawn(async move {
             for i in start..start + n {
+                w.acquire().await.unwrap().forget();
                 // Same bytes as the Waku side puts on the wire.
                 tx.send(msg(i).encode()).await.unwrap();
             }
         });
         for _ in 0..n {
             self.received.recv().await.unwrap();
+            window.add_permits(1);
         }
         publisher.await.unwrap();
     }
@@ -325,6 +343,12 @@ async fn line_loss(n: u64) {
 }
 
 fn main() {
+    // A panic in a spawned task would otherwise leave the bench waiting.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        std::process::exit(1);
+    }));
     let bench_mode = std::env::args().any(|a| a == "--bench");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
