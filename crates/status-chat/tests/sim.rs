@@ -1005,3 +1005,77 @@ fn bad_signature_inside_a_valid_session_is_dropped_counted_and_not_acked() {
             .all(|x| x.1 != "tampered")
     );
 }
+
+#[test]
+fn message_overtaking_a_lost_accept_is_held_then_shown() {
+    let mut net = Net::with(31, 2, 0.0, 0.0, 10, ReliabilityConfig::default(), x3dh);
+    let (ka, kb) = (net.keys[0], net.keys[1]);
+    let bundle = net.bundles[1].clone();
+    net.command(0, Command::AddContact { key: kb, bundle })
+        .unwrap();
+    net.command(
+        0,
+        Command::SendContactRequest {
+            to: kb,
+            intro: "hi".into(),
+        },
+    )
+    .unwrap();
+    net.run(3_600_000);
+    // Bob accepts, but the accept is lost; his first message arrives before it is resent.
+    net.drop_next = 1;
+    net.command(1, Command::AcceptContact(ka)).unwrap();
+    net.text(1, one(&net, 0), "glad to meet you");
+    net.run(1_000);
+    assert_eq!(net.nodes[0].chat.stats().held, 1);
+    assert!(
+        net.texts(0, &one(&net, 1))
+            .iter()
+            .all(|x| x.1 != "glad to meet you")
+    );
+    net.run(3_600_000);
+    assert!(net.nodes[0].chat.store().contact(&kb).unwrap().is_mutual());
+    let shown: Vec<String> = net
+        .texts(0, &one(&net, 1))
+        .into_iter()
+        .map(|x| x.1)
+        .collect();
+    assert_eq!(shown, vec!["hi".to_owned(), "glad to meet you".to_owned()]);
+    assert_eq!(net.texts(0, &one(&net, 1)), net.texts(1, &one(&net, 0)));
+}
+
+#[test]
+fn restart_of_both_layers_from_their_stores_continues_the_conversation() {
+    let mut net = Net::with(32, 2, 0.0, 0.0, 10, ReliabilityConfig::default(), x3dh);
+    net.befriend(0, 1);
+    net.drop_next = 1;
+    net.text(0, one(&net, 1), "before the restart");
+    // A restarts: identity, chat store and session store survive; nothing else does.
+    let chat_store = net.nodes[0].chat.store().clone();
+    let session_store = net.nodes[0].sessions.store().clone();
+    let id = IdentityKeyPair::from_secret_bytes(&net.secrets[0]);
+    let manager = status_sessions::SessionManager::restore(
+        IdentityKeyPair::from_secret_bytes(&net.secrets[0]),
+        status_sessions::Config::default(),
+        &session_store,
+        (net.now * 1_000_000) as i64,
+    )
+    .unwrap();
+    net.nodes[0].sessions = X3dhSessions::new(manager, session_store);
+    net.nodes[0].chat = Chat::new(id, ChatConfig::default(), chat_store);
+    assert_eq!(net.nodes[0].chat.outstanding(), 1);
+    net.run(3_600_000);
+    net.text(0, one(&net, 1), "after the restart");
+    net.text(1, one(&net, 0), "welcome back");
+    net.run(3_600_000);
+    let shown: Vec<String> = net
+        .texts(1, &one(&net, 0))
+        .into_iter()
+        .map(|x| x.1)
+        .collect();
+    assert!(shown.contains(&"before the restart".to_owned()));
+    assert!(shown.contains(&"after the restart".to_owned()));
+    assert_eq!(net.texts(0, &one(&net, 1)), net.texts(1, &one(&net, 0)));
+    assert_eq!(net.nodes[0].chat.outstanding(), 0);
+    assert_eq!(net.nodes[1].chat.outstanding(), 0);
+}
