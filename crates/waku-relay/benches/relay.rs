@@ -342,6 +342,98 @@ async fn line_loss(n: u64) {
     );
 }
 
+/// The same flood through 5 bare gossipsub nodes (rust-libp2p defaults:
+/// 5 000-message peer queues, forwards dropped after 1 s).
+async fn bare_line_loss(n: u64) {
+    const NODES: usize = 5;
+    let mut swarms: Vec<_> = (0..NODES).map(|_| bare_swarm()).collect();
+    let mut addrs = Vec::new();
+    for s in &mut swarms {
+        s.listen_on(waku_relay::behaviour::loopback_any_port())
+            .unwrap();
+        let addr = loop {
+            if let SwarmEvent::NewListenAddr { address, .. } = s.select_next_some().await {
+                break address;
+            }
+        };
+        addrs.push(addr);
+    }
+    for i in 1..NODES {
+        let a = addrs[i - 1].clone();
+        swarms[i].dial(a).unwrap();
+    }
+    let (ready_tx, mut ready_rx) = mpsc::channel(NODES);
+    let (pub_tx, mut pub_rx) = mpsc::channel::<Vec<u8>>(256);
+    let (recv_tx, mut recv_rx) = mpsc::channel::<()>(4096);
+    let (refused_tx, mut refused_rx) = mpsc::unbounded_channel::<()>();
+    let t = gossipsub::IdentTopic::new(topic().to_string());
+    for (i, mut s) in swarms.into_iter().enumerate() {
+        let neighbours = if i == 0 || i == NODES - 1 { 1 } else { 2 };
+        let ready = ready_tx.clone();
+        let recv = recv_tx.clone();
+        let refused = refused_tx.clone();
+        let t = t.clone();
+        let mut publish = if i == 0 {
+            Some(std::mem::replace(&mut pub_rx, mpsc::channel(1).1))
+        } else {
+            None
+        };
+        tokio::spawn(async move {
+            let mut subs = 0;
+            loop {
+                tokio::select! {
+                    ev = s.select_next_some() => match ev {
+                        SwarmEvent::Behaviour(gossipsub::Event::Subscribed { .. }) => {
+                            subs += 1;
+                            if subs == neighbours {
+                                let _ = ready.send(()).await;
+                            }
+                        }
+                        SwarmEvent::Behaviour(gossipsub::Event::Message { .. }) if i == NODES - 1 => {
+                            let _ = recv.send(()).await;
+                        }
+                        _ => {}
+                    },
+                    d = async { publish.as_mut().unwrap().recv().await }, if publish.is_some() => match d {
+                        Some(d) => {
+                            if s.behaviour_mut().publish(t.clone(), d).is_err() {
+                                let _ = refused.send(());
+                            }
+                        }
+                        None => publish = None,
+                    },
+                }
+            }
+        });
+    }
+    for _ in 0..NODES {
+        ready_rx.recv().await.unwrap();
+    }
+    let start = std::time::Instant::now();
+    let publisher = tokio::spawn(async move {
+        for i in 0..n {
+            pub_tx.send(msg(i).encode()).await.unwrap();
+        }
+    });
+    let mut got = 0u64;
+    while got < n {
+        match tokio::time::timeout(Duration::from_secs(15), recv_rx.recv()).await {
+            Ok(Some(())) => got += 1,
+            _ => break,
+        }
+    }
+    publisher.await.unwrap();
+    let mut refused = 0;
+    while refused_rx.try_recv().is_ok() {
+        refused += 1;
+    }
+    println!(
+        "5-node line, bare gossipsub: {n} messages published, {got} arrived at the end, lost {} ({refused} refused at publish), {:.1}s",
+        n - got,
+        start.elapsed().as_secs_f64()
+    );
+}
+
 fn main() {
     // A panic in a spawned task would otherwise leave the bench waiting.
     let default_hook = std::panic::take_hook();
@@ -364,4 +456,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(if bench_mode { 20_000 } else { 500 });
     rt.block_on(line_loss(n));
+    if std::env::var("LINE_BARE").map_or(bench_mode, |v| v == "1") {
+        rt.block_on(bare_line_loss(n));
+    }
 }
