@@ -11,7 +11,7 @@ use status_x3dh::fuzzing;
 use status_x3dh::{DrHeader, EncryptedMessage, X3dhHeader, X25519PublicKey};
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     /// Every delivered genuine message decrypts exactly once to its plaintext; duplicates,
     /// replays and single-bit forgeries are rejected and change nothing (the genuine
