@@ -88,6 +88,14 @@ async fn two_nodes_relay_and_metadata() {
     assert_eq!(got, m);
     assert_eq!(got_hash, hash);
     assert_eq!(src, b_id);
+    // The same bytes again, detached: the failure comes back as an event.
+    assert_eq!(b.publish_detached(&topic(), &m).await.unwrap(), hash);
+    let failed = wait_for(&mut eb, |e| match e {
+        Event::PublishFailed { hash: h, error, .. } => Some((*h, error.clone())),
+        _ => None,
+    })
+    .await;
+    assert_eq!(failed, (hash, waku_relay::PublishError::Duplicate));
     let stats = a.stats().await.unwrap();
     assert_eq!(stats.validator.accepted, 1);
     assert_eq!(stats.connected_peers, 1);
@@ -305,8 +313,7 @@ async fn five_node_line_delivers_everything() {
     let publisher = tokio::spawn(async move {
         let mut hashes = Vec::new();
         for i in 0..MESSAGES {
-            let (h, _) = first.publish(&topic(), &msg(i)).await.unwrap();
-            hashes.push(h);
+            hashes.push(first.publish_detached(&topic(), &msg(i)).await.unwrap());
         }
         hashes
     });
