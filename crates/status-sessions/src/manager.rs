@@ -1280,6 +1280,8 @@ impl SessionManager {
     ) {
         let identity = *bundle.identity();
         let own = *self.identity.public_key();
+        // Only a real change is recorded: most messages carry a bundle we already hold.
+        let mut changed = !self.peers.contains_key(&identity);
         if !self.ensure_peer(&identity, now) {
             return;
         }
@@ -1307,6 +1309,7 @@ impl SessionManager {
                     .as_ref()
                     .is_none_or(|b| b.timestamp_ns() < bundle.timestamp_ns());
                 if newer {
+                    changed = true;
                     let old_prekey = inst.bundle.as_ref().and_then(|b| b.prekey(id).copied());
                     if identity == own && inst.enabled && old_prekey != Some(*prekey) {
                         own_bundle_changed = true;
@@ -1314,6 +1317,7 @@ impl SessionManager {
                     inst.bundle = Some(bundle.clone());
                 }
                 if is_new {
+                    changed = true;
                     inst.last_active_ns = now;
                     if identity == own {
                         events.push(Event::OwnInstallationDiscovered {
@@ -1340,6 +1344,7 @@ impl SessionManager {
                 else {
                     break;
                 };
+                changed = true;
                 if let Some(inst) = peer.installations.remove(&victim) {
                     for bundle_id in inst.sessions {
                         removed_sessions.push(SessionKey {
@@ -1350,7 +1355,9 @@ impl SessionManager {
                     }
                 }
             }
-            record_peer(changes, &identity, peer);
+            if changed {
+                record_peer(changes, &identity, peer);
+            }
         }
         for key in removed_sessions {
             self.sessions.remove(&key);

@@ -682,7 +682,11 @@ fn a_crash_between_persisting_and_sending_loses_only_that_message() {
     let bob = net.public("bob");
     let now = net.now;
     let mut rng = ChaCha20Rng::seed_from_u64(1234);
-    let out = net.dev("a1").manager.encrypt(&mut rng, now, &bob, b"lost").unwrap();
+    let out = net
+        .dev("a1")
+        .manager
+        .encrypt(&mut rng, now, &bob, b"lost")
+        .unwrap();
     out.changes.apply(&mut net.dev("a1").store).unwrap();
     drop(out.messages);
     let store = net.dev("a1").store.clone();
