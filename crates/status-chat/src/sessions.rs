@@ -53,6 +53,7 @@ pub struct X3dhSessions<S: SessionStore> {
     manager: SessionManager,
     store: S,
     events: Vec<status_sessions::Event>,
+    duplicates: u64,
 }
 
 impl<S: SessionStore> core::fmt::Debug for X3dhSessions<S> {
@@ -70,6 +71,7 @@ impl<S: SessionStore> X3dhSessions<S> {
             manager,
             store,
             events: Vec::new(),
+            duplicates: 0,
         }
     }
 
@@ -81,6 +83,11 @@ impl<S: SessionStore> X3dhSessions<S> {
     /// The store.
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// Waku messages received twice and ignored (the session layer refuses replays).
+    pub fn duplicates(&self) -> u64 {
+        self.duplicates
     }
 
     /// Our encoded bundle, for a contact code.
@@ -137,7 +144,15 @@ impl<S: SessionStore> SessionLayer for X3dhSessions<S> {
             return Ok(SessionIncoming::default());
         }
         let topic = ContentTopic::new(content_topic);
-        let incoming = self.manager.decrypt(rng, ns(now_ms), &topic, payload)?;
+        let incoming = match self.manager.decrypt(rng, ns(now_ms), &topic, payload) {
+            Ok(i) => i,
+            // A Waku message delivered twice (normal in gossip): nothing to do.
+            Err(DecryptError::Duplicate) => {
+                self.duplicates += 1;
+                return Ok(SessionIncoming::default());
+            }
+            Err(e) => return Err(e.into()),
+        };
         self.persist(&incoming.changes)?;
         self.keep(incoming.events);
         Ok(SessionIncoming {

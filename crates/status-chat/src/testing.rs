@@ -120,6 +120,8 @@ impl InterimSessions {
                 let inner = p.negotiated.key().decrypt(payload).map_err(perr)?;
                 let d = self.finish(&inner)?;
                 match d {
+                    // Our own message on the pair's topic, coming back.
+                    Some(d) if d.sender == *self.own.public_key() => Ok(None),
                     Some(d) if d.sender == peer => {
                         self.peer(&peer)?.confirmed = true;
                         Ok(Some(d))

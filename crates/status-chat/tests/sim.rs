@@ -373,7 +373,28 @@ fn lossy<L: SessionLayer>(mut net: Net<L>) {
         assert_eq!(n.chat.poll_timeout(), None);
         assert!(n.chat.stats().duplicates > 0 || n.chat.stats().bad_signature == 0);
         assert_eq!(n.chat.stats().bad_signature, 0);
+        assert_eq!(n.chat.stats().undecryptable, 0);
     }
+    println!(
+        "{}: published {} Waku messages for {sent} texts; duplicates dropped {:?}; undecryptable {:?}; simulated {} s",
+        std::any::type_name::<L>()
+            .split('<')
+            .next()
+            .unwrap()
+            .rsplit("::")
+            .next()
+            .unwrap(),
+        net.published,
+        net.nodes
+            .iter()
+            .map(|n| n.chat.stats().duplicates)
+            .collect::<Vec<_>>(),
+        net.nodes
+            .iter()
+            .map(|n| n.chat.stats().undecryptable)
+            .collect::<Vec<_>>(),
+        (net.now - T0) / 1000
+    );
     // Duplicates happened and were dropped.
     assert!(
         net.nodes
