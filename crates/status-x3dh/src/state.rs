@@ -40,21 +40,11 @@ const X3DH: u8 = 1 << 4;
 const KNOWN_FLAGS: u8 = RESPONDER | SENDING | THEIRS | RECEIVING | X3DH;
 
 const SKIPPED_ENTRY: usize = 32 + 4 + 32;
+/// Largest encoding without skipped keys (every optional part present).
+const FIXED_MAX_BYTES: usize =
+    4 + 1 + 1 + 64 + 32 + 32 + 32 + (32 + 4) + 4 + 32 + (32 + 8) + 32 + 2;
 /// Largest valid encoding (every optional part present, skipped keys full).
-pub const MAX_STATE_BYTES: usize = 4
-    + 1
-    + 1
-    + 64
-    + 32
-    + 32
-    + 32
-    + (32 + 4)
-    + 4
-    + 32
-    + (32 + 8)
-    + 32
-    + 2
-    + MAX_SKIPPED_KEYS * SKIPPED_ENTRY;
+pub const MAX_STATE_BYTES: usize = FIXED_MAX_BYTES + MAX_SKIPPED_KEYS * SKIPPED_ENTRY;
 
 /// What is inconsistent in a decoded state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,7 +118,11 @@ impl Session {
     /// The session state for the store (see the layout in the `state` module). Holds
     /// secrets: the buffer is zeroized on drop.
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = Zeroizing::new(Vec::with_capacity(160 + self.skipped.len() * SKIPPED_ENTRY));
+        // Exact upper bound, so the buffer never reallocates (a reallocation would leave an
+        // unzeroized copy of the secrets behind).
+        let mut out = Zeroizing::new(Vec::with_capacity(
+            FIXED_MAX_BYTES + self.skipped.len() * SKIPPED_ENTRY,
+        ));
         let mut flags = 0u8;
         if self.role == Role::Responder {
             flags |= RESPONDER;
