@@ -13,6 +13,7 @@
 //! first two; a prompt never echoes).
 
 mod config;
+mod demo;
 mod error;
 mod logging;
 mod output;
@@ -90,6 +91,9 @@ enum Command {
         #[arg(long)]
         no_qr: bool,
     },
+    /// Play a first contact and a conversation between two accounts on this machine
+    /// (temporary directories, two Waku nodes on loopback), printing each step.
+    Demo,
 }
 
 /// Environment variable that makes `init` use cheap key-derivation parameters. Tests
@@ -144,6 +148,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let account = open_account(&cli.global, &dir)?;
             whoami::show(&account, qr_png.as_deref(), qr_svg.as_deref(), !no_qr)
         }
+        Command::Demo => demo::run(),
     }
 }
 

@@ -76,6 +76,7 @@
 //! WAL commit).
 
 pub mod account;
+pub mod node;
 pub mod paths;
 pub mod store;
 

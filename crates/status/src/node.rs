@@ -1,0 +1,499 @@
+//! A running chat node: a Waku relay node (`waku-relay`) joined to the chat state
+//! machine (`status-chat` over `status-sessions`), driven by one tokio task.
+//!
+//! **First version: state in memory.** Sessions and chat state live in the layers'
+//! in-memory stores for the life of the node; they are not yet written to the account
+//! database (the chat layer's records need an encoding first, see the crate docs), so
+//! a restarted node starts a new installation and its contacts must add it again.
+//!
+//! The node task owns everything; a [`NodeHandle`] sends it commands and a
+//! [`NodeEvents`] receiver gets what happened. Outgoing Waku messages are published in
+//! the task body, never inside a `select!` branch, so none is lost to cancellation.
+
+use std::time::Duration;
+
+use rand::SeedableRng as _;
+use rand::rngs::StdRng;
+use status_chat::sessions::X3dhSessions;
+use status_chat::{Chat, ChatConfig, ChatId, ChatStore as _, Command, MessageId, Output};
+use status_identity::{ContactCode, IdentityKeyPair, IdentityPublicKey};
+use status_sessions::{DeviceInfo, SessionManager};
+use tokio::sync::{mpsc, oneshot};
+use waku_relay::{PubsubTopic, WakuMessage};
+
+pub use libp2p::Multiaddr;
+
+/// Capacity of the command and event channels.
+pub const CHANNEL_CAP: usize = 256;
+/// How often retransmissions are checked when nothing else happens.
+const TICK: Duration = Duration::from_millis(500);
+
+/// Settings of a node.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Addresses to listen on.
+    pub listen: Vec<Multiaddr>,
+    /// Waku cluster.
+    pub cluster: u16,
+    /// Shard of the cluster.
+    pub shard: u16,
+    /// Display name sent with messages.
+    pub display_name: String,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            listen: Vec::new(),
+            cluster: 16,
+            shard: 32,
+            display_name: String::new(),
+        }
+    }
+}
+
+/// Why the node could not start or a command failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The relay node could not start.
+    #[error("the network node could not start: {0}")]
+    Relay(String),
+    /// The session layer could not start.
+    #[error("the session layer could not start: {0}")]
+    Sessions(String),
+    /// The chat layer refused the command.
+    #[error("{0}")]
+    Command(#[from] status_chat::CommandError),
+    /// A contact code could not be made.
+    #[error("cannot make a contact code: {0}")]
+    ContactCode(#[from] status_identity::ContactCodeError),
+    /// Dialling a peer failed.
+    #[error("cannot connect to {addr}: {reason}")]
+    Dial {
+        /// The address.
+        addr: Multiaddr,
+        /// Why.
+        reason: String,
+    },
+    /// The node has stopped.
+    #[error("the node has stopped")]
+    Stopped,
+}
+
+/// What happened, for the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+// Identity keys carry their decompressed point; events are few, so size does not matter.
+#[allow(clippy::large_enum_variant)]
+pub enum NodeEvent {
+    /// A peer connected.
+    PeerConnected(String),
+    /// A contact request arrived.
+    ContactRequest {
+        /// From.
+        from: IdentityPublicKey,
+        /// Its intro text.
+        intro: String,
+    },
+    /// A contact became mutual.
+    ContactAdded(IdentityPublicKey),
+    /// A message arrived.
+    Message {
+        /// The chat.
+        chat: ChatId,
+        /// Its id.
+        id: MessageId,
+        /// Sender.
+        from: IdentityPublicKey,
+        /// Text.
+        text: String,
+    },
+    /// A message of ours was acknowledged.
+    Delivered {
+        /// Its id.
+        id: MessageId,
+        /// By.
+        to: IdentityPublicKey,
+    },
+    /// A message of ours gave up.
+    DeliveryFailed {
+        /// Its id.
+        id: MessageId,
+        /// To.
+        to: IdentityPublicKey,
+    },
+}
+
+type Reply<T> = oneshot::Sender<Result<T, NodeError>>;
+
+enum Request {
+    ContactCode(Reply<ContactCode>),
+    Dial(Multiaddr, Reply<()>),
+    Chat(Box<Command>, Reply<Vec<MessageId>>),
+    Messages(ChatId, Reply<Vec<(IdentityPublicKey, String)>>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// Sends commands to a running node. Cheap to clone.
+#[derive(Clone)]
+pub struct NodeHandle {
+    requests: mpsc::Sender<Request>,
+    public: IdentityPublicKey,
+    dial_addr: Option<Multiaddr>,
+}
+
+impl std::fmt::Debug for NodeHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeHandle")
+            .field("public", &self.public)
+            .field("dial_addr", &self.dial_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The events of a node.
+pub type NodeEvents = mpsc::Receiver<NodeEvent>;
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn ms_to_ns(ms: u64) -> i64 {
+    i64::try_from(ms.saturating_mul(1_000_000)).unwrap_or(i64::MAX)
+}
+
+/// Starts a node for `identity` and returns its handle and event receiver.
+pub async fn start(
+    identity: IdentityKeyPair,
+    config: NodeConfig,
+) -> Result<(NodeHandle, NodeEvents), NodeError> {
+    let topic = PubsubTopic::shard(config.cluster, config.shard);
+    let relay_config = waku_relay::Config {
+        listen_addrs: if config.listen.is_empty() {
+            waku_relay::Config::default().listen_addrs
+        } else {
+            config.listen.clone()
+        },
+        pubsub_topics: vec![topic.clone()],
+        ..waku_relay::Config::default()
+    };
+    let (relay, relay_events) = waku_relay::Node::start(relay_config)
+        .await
+        .map_err(|e| NodeError::Relay(e.to_string()))?;
+    let mut rng = StdRng::from_rng(&mut rand::rng());
+    let copy = IdentityKeyPair::from_secret_bytes(&identity.to_secret_bytes());
+    let (manager, changes) = SessionManager::new(
+        &mut rng,
+        copy,
+        status_sessions::Config::default(),
+        DeviceInfo::default(),
+        ms_to_ns(now_ms()),
+    )
+    .map_err(|e| NodeError::Sessions(e.to_string()))?;
+    let mut session_store = status_sessions::MemoryStore::new();
+    changes
+        .apply(&mut session_store)
+        .map_err(|e| NodeError::Sessions(e.to_string()))?;
+    let sessions = X3dhSessions::new(manager, session_store);
+    let public = *identity.public_key();
+    let own = IdentityKeyPair::from_secret_bytes(&identity.to_secret_bytes());
+    let chat_config = ChatConfig {
+        display_name: config.display_name.clone(),
+        ..ChatConfig::default()
+    };
+    let chat = Chat::new(identity, chat_config, status_chat::MemoryStore::new());
+    let (req_tx, req_rx) = mpsc::channel(CHANNEL_CAP);
+    let (ev_tx, ev_rx) = mpsc::channel(CHANNEL_CAP);
+    let dial_addr = relay.dial_addr();
+    let task = Task {
+        relay,
+        relay_events,
+        topic,
+        chat,
+        sessions,
+        own,
+        rng,
+        events: ev_tx,
+    };
+    tokio::spawn(task.run(req_rx));
+    Ok((
+        NodeHandle {
+            requests: req_tx,
+            public,
+            dial_addr,
+        },
+        ev_rx,
+    ))
+}
+
+impl NodeHandle {
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, NodeError> {
+        let (tx, rx) = oneshot::channel();
+        self.requests
+            .send(make(tx))
+            .await
+            .map_err(|_| NodeError::Stopped)?;
+        rx.await.map_err(|_| NodeError::Stopped)?
+    }
+
+    /// Our identity public key.
+    pub fn public_key(&self) -> &IdentityPublicKey {
+        &self.public
+    }
+
+    /// An address other nodes on this machine can dial.
+    pub fn dial_addr(&self) -> Option<&Multiaddr> {
+        self.dial_addr.as_ref()
+    }
+
+    /// Our contact code (identity and current prekey bundle), signed now.
+    pub async fn contact_code(&self) -> Result<ContactCode, NodeError> {
+        self.ask(Request::ContactCode).await
+    }
+
+    /// Connects to a peer.
+    pub async fn dial(&self, addr: Multiaddr) -> Result<(), NodeError> {
+        self.ask(|r| Request::Dial(addr, r)).await
+    }
+
+    /// Runs a chat command; returns the ids of the messages it sent, if any.
+    pub async fn command(&self, command: Command) -> Result<Vec<MessageId>, NodeError> {
+        self.ask(|r| Request::Chat(Box::new(command), r)).await
+    }
+
+    /// Adds a contact from its contact code.
+    pub async fn add_contact(&self, code: &ContactCode) -> Result<(), NodeError> {
+        self.command(Command::AddContact {
+            key: *code.identity(),
+            bundle: Some(code.bundle().to_vec()),
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Sends a contact request.
+    pub async fn send_contact_request(
+        &self,
+        to: IdentityPublicKey,
+        intro: &str,
+    ) -> Result<(), NodeError> {
+        self.command(Command::SendContactRequest {
+            to,
+            intro: intro.to_owned(),
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Accepts a contact request.
+    pub async fn accept(&self, from: IdentityPublicKey) -> Result<(), NodeError> {
+        self.command(Command::AcceptContact(from)).await.map(|_| ())
+    }
+
+    /// Sends a text to a contact; returns its message id.
+    pub async fn send_text(
+        &self,
+        to: IdentityPublicKey,
+        text: &str,
+    ) -> Result<Option<MessageId>, NodeError> {
+        Ok(self
+            .command(Command::SendText {
+                chat: ChatId::OneToOne(to),
+                text: text.to_owned(),
+                reply_to: None,
+            })
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// The messages of a chat as (sender, text), in display order.
+    pub async fn history(
+        &self,
+        chat: ChatId,
+    ) -> Result<Vec<(IdentityPublicKey, String)>, NodeError> {
+        self.ask(|r| Request::Messages(chat, r)).await
+    }
+
+    /// Stops the node.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.requests.send(Request::Shutdown(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+struct Task {
+    relay: waku_relay::Node,
+    relay_events: waku_relay::Events,
+    topic: PubsubTopic,
+    chat: Chat<status_chat::MemoryStore>,
+    sessions: X3dhSessions<status_sessions::MemoryStore>,
+    own: IdentityKeyPair,
+    rng: StdRng,
+    events: mpsc::Sender<NodeEvent>,
+}
+
+impl Task {
+    async fn run(mut self, mut requests: mpsc::Receiver<Request>) {
+        let mut tick = tokio::time::interval(TICK);
+        loop {
+            tokio::select! {
+                request = requests.recv() => {
+                    let Some(request) = request else { break };
+                    if let Some(done) = self.handle_request(request).await {
+                        self.relay.shutdown().await;
+                        let _ = done.send(());
+                        return;
+                    }
+                }
+                event = self.relay_events.recv() => {
+                    let Some(event) = event else { break };
+                    self.handle_relay(event).await;
+                }
+                _ = tick.tick() => {
+                    let out = self.chat.handle_timeout(&mut self.rng, now_ms(), &mut self.sessions);
+                    self.publish(out).await;
+                }
+            }
+        }
+        self.relay.shutdown().await;
+    }
+
+    async fn handle_request(&mut self, request: Request) -> Option<oneshot::Sender<()>> {
+        match request {
+            Request::ContactCode(reply) => {
+                let now = now_ms();
+                let code = ContactCode::new(
+                    self.chat_identity(),
+                    "",
+                    &self.sessions.bundle_bytes(),
+                    i64::try_from(now).unwrap_or(i64::MAX),
+                )
+                .map_err(NodeError::from);
+                let _ = reply.send(code);
+            }
+            Request::Dial(addr, reply) => {
+                let result = self.relay.dial(addr.clone()).await;
+                let _ = reply.send(result.map_err(|reason| NodeError::Dial { addr, reason }));
+            }
+            Request::Chat(command, reply) => {
+                let result =
+                    self.chat
+                        .handle_command(&mut self.rng, now_ms(), &mut self.sessions, *command);
+                match result {
+                    Ok(out) => {
+                        let ids = sent_ids(&out);
+                        self.publish(out).await;
+                        let _ = reply.send(Ok(ids));
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e.into()));
+                    }
+                }
+            }
+            Request::Messages(chat, reply) => {
+                let list = self
+                    .chat
+                    .messages(&chat)
+                    .into_iter()
+                    .filter(|m| !m.deleted)
+                    .map(|m| (m.sender, m.text))
+                    .collect();
+                let _ = reply.send(Ok(list));
+            }
+            Request::Shutdown(done) => return Some(done),
+        }
+        None
+    }
+
+    fn chat_identity(&self) -> &IdentityKeyPair {
+        &self.own
+    }
+
+    async fn handle_relay(&mut self, event: waku_relay::Event) {
+        match event {
+            waku_relay::Event::PeerConnected { peer_id, .. } => {
+                self.emit(NodeEvent::PeerConnected(peer_id.to_string()))
+                    .await;
+            }
+            waku_relay::Event::Message {
+                pubsub_topic,
+                message,
+                ..
+            } => {
+                let out = self.chat.handle_waku(
+                    &mut self.rng,
+                    now_ms(),
+                    &mut self.sessions,
+                    &pubsub_topic.to_string(),
+                    message.content_topic(),
+                    message.payload(),
+                );
+                self.publish(out).await;
+            }
+            _ => {}
+        }
+    }
+
+    async fn emit(&mut self, event: NodeEvent) {
+        let _ = self.events.send(event).await;
+    }
+
+    async fn publish(&mut self, out: Output) {
+        for event in out.events {
+            let mapped = match event {
+                status_chat::Event::ContactRequestReceived { from, intro, .. } => {
+                    Some(NodeEvent::ContactRequest { from, intro })
+                }
+                status_chat::Event::ContactAdded(key) => Some(NodeEvent::ContactAdded(key)),
+                status_chat::Event::MessageReceived { chat, id } => {
+                    self.chat.store().message(&id).map(|m| NodeEvent::Message {
+                        chat,
+                        id,
+                        from: m.sender,
+                        text: m.text,
+                    })
+                }
+                status_chat::Event::Delivered { id, to } => Some(NodeEvent::Delivered { id, to }),
+                status_chat::Event::DeliveryFailed { id, to } => {
+                    Some(NodeEvent::DeliveryFailed { id, to })
+                }
+                _ => None,
+            };
+            if let Some(e) = mapped {
+                self.emit(e).await;
+            }
+        }
+        for m in out.messages {
+            let topic = m
+                .pubsub_topic
+                .parse::<PubsubTopic>()
+                .unwrap_or_else(|_| self.topic.clone());
+            let message = match WakuMessage::new(m.content_topic.as_str(), m.payload) {
+                Ok(msg) => msg.with_timestamp(waku_relay::node::now_ns()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "dropping an outgoing message the relay refuses");
+                    continue;
+                }
+            };
+            if let Err(e) = self.relay.publish(&topic, &message).await {
+                tracing::warn!(error = %e, "publish failed; the chat layer will send again");
+            }
+        }
+    }
+}
+
+fn sent_ids(out: &Output) -> Vec<MessageId> {
+    out.changes
+        .iter()
+        .filter_map(|c| match c {
+            status_chat::StoreChange::Message(m) if m.outgoing => Some(m.id),
+            _ => None,
+        })
+        .collect()
+}
