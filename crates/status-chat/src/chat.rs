@@ -194,6 +194,29 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// [`Command::AddContact`] from a chat key (`z…`, status-identity). No bundle: messages
+    /// to the contact wait until its bundle arrives (its advert on its contact-code topic,
+    /// which [`Chat::subscriptions`] then includes, or a message from it).
+    pub fn add_from_chat_key(chat_key: &str) -> Result<Self, status_identity::ChatKeyError> {
+        let key = status_identity::ChatKey::parse(chat_key)?;
+        Ok(Command::AddContact {
+            key: *key.public_key(),
+            bundle: None,
+        })
+    }
+
+    /// [`Command::AddContact`] from a contact code (its text form), whose signature is
+    /// verified; it carries the contact's bundle.
+    pub fn add_from_contact_code(code: &str) -> Result<Self, status_identity::ContactCodeError> {
+        let code = status_identity::ContactCode::from_uri(code)?;
+        Ok(Command::AddContact {
+            key: *code.identity(),
+            bundle: Some(code.bundle().to_vec()),
+        })
+    }
+}
+
 /// Something the user should see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -410,6 +433,27 @@ impl<S: ChatStore> Chat<S> {
     /// When [`Chat::handle_timeout`] should next be called.
     pub fn poll_timeout(&self) -> Option<u64> {
         self.reliability.poll_timeout()
+    }
+
+    /// The (pubsub topic, content topic) pairs to subscribe to: the session layer's, plus
+    /// the contact-code topic of every contact we added without a contact code (added by
+    /// chat key): its bundle adverts give the session layer the bundle.
+    pub fn subscriptions<L: SessionLayer>(&self, sessions: &L) -> Vec<(String, String)> {
+        let mut subs = sessions.subscriptions();
+        let Some(pubsub) = subs.first().map(|s| s.0.clone()) else {
+            return subs;
+        };
+        for c in self.store.contacts() {
+            if c.bundle.is_none() && !c.blocked && c.ours == crate::contacts::OurSide::Added {
+                let topic = status_sessions::topics::contact_code_topic(&c.key)
+                    .as_str()
+                    .to_owned();
+                if !subs.iter().any(|s| s.1 == topic) {
+                    subs.push((pubsub.clone(), topic));
+                }
+            }
+        }
+        subs
     }
 
     /// The store queries to make after being offline since `offline_since_ms`: one per

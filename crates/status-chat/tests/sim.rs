@@ -178,8 +178,8 @@ impl<L: SessionLayer> Net<L> {
                 continue;
             }
             let subscribed = node
-                .sessions
-                .subscriptions()
+                .chat
+                .subscriptions(&node.sessions)
                 .iter()
                 .any(|(p, c)| *p == m.pubsub_topic && *c == m.content_topic);
             if !subscribed {
@@ -1099,4 +1099,56 @@ fn restart_of_both_layers_from_their_stores_continues_the_conversation() {
     assert_eq!(net.texts(0, &one(&net, 1)), net.texts(1, &one(&net, 0)));
     assert_eq!(net.nodes[0].chat.outstanding(), 0);
     assert_eq!(net.nodes[1].chat.outstanding(), 0);
+}
+
+#[test]
+fn added_by_chat_key_gets_the_bundle_from_the_contact_code_topic() {
+    let mut net = Net::with(33, 2, 0.0, 0.0, 10, ReliabilityConfig::default(), x3dh);
+    let (ka, kb) = (net.keys[0], net.keys[1]);
+    let chat_key = kb.to_chat_key();
+    net.command(0, Command::add_from_chat_key(&chat_key).unwrap())
+        .unwrap();
+    net.command(
+        0,
+        Command::SendContactRequest {
+            to: kb,
+            intro: "found you".into(),
+        },
+    )
+    .unwrap();
+    // No bundle yet: nothing can be encrypted, the request waits in the outbox.
+    assert_eq!(net.published, 0);
+    assert_eq!(net.nodes[0].chat.outstanding(), 1);
+    // Bob advertises his bundle; Alice listens on his contact-code topic.
+    let now = net.now;
+    let n = &mut net.nodes[1];
+    let adv = n.chat.advertise(&mut net.rng, now, &mut n.sessions);
+    net.publish(adv.messages);
+    net.run(3_600_000);
+    assert_eq!(
+        net.nodes[1].chat.store().contact(&ka).unwrap().state(),
+        ContactState::RequestReceived
+    );
+    assert_eq!(net.nodes[0].chat.outstanding(), 0);
+}
+
+#[test]
+fn contact_code_command_carries_the_bundle() {
+    let mut rng = ChaCha20Rng::seed_from_u64(34);
+    let bob = IdentityKeyPair::generate(&mut rng);
+    let (s, bundle) = x3dh(&mut rng, &bob, T0);
+    drop(s);
+    let bundle = bundle.unwrap();
+    let code = status_identity::ContactCode::new(&bob, "Bob", &bundle, T0 as i64).unwrap();
+    let cmd = Command::add_from_contact_code(&code.to_uri()).unwrap();
+    assert_eq!(
+        cmd,
+        Command::AddContact {
+            key: *bob.public_key(),
+            bundle: Some(bundle)
+        }
+    );
+    let mut uri = code.to_uri();
+    uri.pop();
+    assert!(Command::add_from_contact_code(&uri).is_err());
 }
