@@ -19,7 +19,8 @@
 //!   publish before any peer subscribed is queued (bounded by
 //!   [`behaviour::DEFAULT_PENDING_PUBLISH_CAP`]) and sent when one appears; a
 //!   full queue or a slow event reader pauses the publisher or the node
-//!   instead of dropping;
+//!   instead of dropping ([`Node::publish_detached`] pipelines publishes for
+//!   high rates and reports failures as events);
 //! - [`store::Archive`]: an SQLite archive (retention, paging with cursors,
 //!   time and content-topic filters) that a node serves with
 //!   [`Config::store`], and a client ([`Node::store_query`]).
