@@ -815,6 +815,13 @@ impl SessionManager {
         }
     }
 
+    /// The largest plaintext [`SessionManager::encrypt`] accepts: what fits
+    /// [`Config::max_installations`] copies in one Waku payload of
+    /// [`payload::MAX_PAYLOAD_BYTES`] with room for bundles and headers.
+    pub fn max_plaintext_len(&self) -> usize {
+        (payload::MAX_PAYLOAD_BYTES - 8 * 1024) / self.config.max_installations.max(1) - 512
+    }
+
     /// Encrypts `plaintext` for every enabled installation of `to` and every other enabled
     /// installation of ours. `to` may be our own identity (a message to our other devices
     /// only). Persist `changes` before publishing `messages`.
@@ -828,13 +835,17 @@ impl SessionManager {
         if plaintext.is_empty() {
             return Err(EncryptError::EmptyPlaintext);
         }
+        if plaintext.len() > self.max_plaintext_len() {
+            return Err(EncryptError::Payload(PayloadError::TooLarge(
+                plaintext.len(),
+            )));
+        }
         let own = *self.identity.public_key();
         if *to != own && !self.has_reachable_installation(to) {
             return Err(EncryptError::NoInstallations);
         }
         let mut changes = StoreChanges::new();
         let mut events = Vec::new();
-        self.maybe_rotate(rng, now, &mut changes, &mut events);
         let mut messages = Vec::new();
         if *to != own {
             let entries = self.encrypt_for(
@@ -871,6 +882,8 @@ impl SessionManager {
             };
             messages.push(self.wrap(rng, &own, own_entries, peer_bundles)?);
         }
+        // Rotation last: an error above leaves no unreported change behind.
+        self.maybe_rotate(rng, now, &mut changes, &mut events);
         Ok(Outgoing {
             messages,
             changes,
@@ -943,18 +956,18 @@ impl SessionManager {
             return Err(DecryptError::UnknownSender);
         }
 
-        self.maybe_rotate(rng, now, &mut incoming.changes, &mut incoming.events);
-        for b in &verified {
-            self.learn_bundle(now, b, &mut incoming.changes, &mut incoming.events);
-        }
         let sender_bundle = verified.iter().find(|b| *b.identity() == sender);
 
         let Some(entry) = message
             .encrypted_message
             .get(self.device.installation.as_str())
         else {
+            for b in &verified {
+                self.learn_bundle(now, b, &mut incoming.changes, &mut incoming.events);
+            }
             // 54 "partitioned devices": tell the sender about this installation.
             self.recover(rng, now, &sender, &installation, false, &mut incoming);
+            self.maybe_rotate(rng, now, &mut incoming.changes, &mut incoming.events);
             return Ok(incoming);
         };
         let encrypted = EncryptedMessage::decode(entry).map_err(DecryptError::MalformedEntry)?;
@@ -981,10 +994,16 @@ impl SessionManager {
             },
             None => None,
         };
+        if existing.is_none() && encrypted.x3dh.is_some() && seen {
+            // A first message we already answered: a replay.
+            return Err(DecryptError::Duplicate);
+        }
+        // From here on nothing fails: learn the bundles the message carries.
+        for b in &verified {
+            self.learn_bundle(now, b, &mut incoming.changes, &mut incoming.events);
+        }
         let result = match (existing, encrypted.x3dh) {
             (Some(Ok(plaintext)), _) => Ok((None, plaintext)),
-            // A first message we already answered: a replay.
-            (None, Some(_)) if seen => return Err(DecryptError::Duplicate),
             // No session, or the session failed and the message starts a new one (the
             // peer re-initiated against the same prekey): X3DH as responder. A replayed
             // first message is refused by its already-seen ephemeral key.
@@ -1083,6 +1102,7 @@ impl SessionManager {
                 self.recover(rng, now, &sender, &installation, true, &mut incoming);
             }
         }
+        self.maybe_rotate(rng, now, &mut incoming.changes, &mut incoming.events);
         Ok(incoming)
     }
 

@@ -217,6 +217,10 @@ impl Net {
     }
 }
 
+fn own_key(m: &SessionManager) -> IdentityPublicKey {
+    *m.identity()
+}
+
 fn count(texts: &[String], t: &str) -> usize {
     texts.iter().filter(|x| *x == t).count()
 }
@@ -622,6 +626,14 @@ fn encrypt_errors_are_typed() {
         d.manager.encrypt(&mut rng, now, &bob, b"").unwrap_err(),
         status_sessions::EncryptError::EmptyPlaintext
     );
+    // Too large for the Waku payload once copied for every installation.
+    let big = vec![1u8; d.manager.max_plaintext_len() + 1];
+    assert!(matches!(
+        d.manager
+            .encrypt(&mut rng, now, &own_key(&d.manager), &big)
+            .unwrap_err(),
+        status_sessions::EncryptError::Payload(status_sessions::payload::PayloadError::TooLarge(_))
+    ));
     // To ourselves with no other device: nothing to send, not an error.
     let own = *d.manager.identity();
     assert!(
