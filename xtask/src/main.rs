@@ -41,7 +41,9 @@ fn dispatch() -> Result<()> {
         "vectors" => match args.get(1).map(String::as_str) {
             Some("sessions") => vectors_sessions::write(&root()),
             Some("x3dh") => vectors_x3dh::write(&root()),
-            other => bail!("unknown vectors set {other:?} (known: sessions, x3dh)"),
+            None => xtask::vectors_all::write(&root()),
+            Some("--check") => xtask::vectors_all::check(&root()),
+            other => bail!("unknown vectors set {other:?} (known: sessions, x3dh, --check)"),
         },
         "help" | "--help" | "-h" => {
             usage();
@@ -61,7 +63,8 @@ fn usage() {
          ci       format check, clippy, layering check, tests, docs (what CI runs)\n  \
          layers   check that workspace crates depend downward only\n  \
          vectors sessions   write status-sessions' known-answer vectors\n  \
-         vectors x3dh       write status-x3dh's known-answer vectors"
+         vectors x3dh       write status-x3dh's known-answer vectors\n  \
+         vectors [--check]  write (or check) every vector of the stack into docs/vectors/"
     );
 }
 
