@@ -711,3 +711,67 @@ fn a_crash_between_persisting_and_sending_loses_only_that_message() {
         assert_eq!(count(&texts, "lost"), 0, "{d}");
     }
 }
+
+#[test]
+fn reordered_and_duplicated_delivery_decrypts_each_message_once() {
+    use rand::seq::SliceRandom;
+    for seed in 0..3u64 {
+        let mut net = three_by_three();
+        if seed == 2 {
+            // Established, confirmed sessions on the negotiated topic this time.
+            net.send("a1", "bob", "warm");
+            net.send("b1", "alice", "warm back");
+        }
+        let bob = net.public("bob");
+        let mut rng = ChaCha20Rng::seed_from_u64(100 + seed);
+        let mut wire = Vec::new();
+        for i in 0..8 {
+            let now = net.now;
+            let text = format!("m{i}");
+            let out = net
+                .dev("a1")
+                .manager
+                .encrypt(&mut rng, now, &bob, text.as_bytes())
+                .unwrap();
+            out.changes.apply(&mut net.dev("a1").store).unwrap();
+            wire.extend(out.messages);
+        }
+        // Every message twice, in random order.
+        let mut schedule: Vec<OutgoingMessage> = wire.iter().chain(wire.iter()).cloned().collect();
+        schedule.shuffle(&mut rng);
+        for name in ["b1", "b2", "b3", "a2", "a3"] {
+            let now = net.now;
+            let d = net.dev(name);
+            let mut got = Vec::new();
+            for m in &schedule {
+                if !d.manager.subscriptions().contains(&m.content_topic) {
+                    continue;
+                }
+                match d
+                    .manager
+                    .decrypt(&mut rng, now, &m.content_topic, &m.payload)
+                {
+                    Ok(incoming) => {
+                        incoming.changes.apply(&mut d.store).unwrap();
+                        assert!(
+                            !incoming
+                                .events
+                                .iter()
+                                .any(|e| matches!(e, Event::Undecryptable { .. })),
+                            "{name}: {:?}",
+                            incoming.events
+                        );
+                        if let Some(r) = incoming.message {
+                            got.push(String::from_utf8(r.plaintext.to_vec()).unwrap());
+                        }
+                    }
+                    Err(status_sessions::DecryptError::Duplicate) => {}
+                    Err(e) => panic!("{name}: {e}"),
+                }
+            }
+            got.sort();
+            let want: Vec<String> = (0..8).map(|i| format!("m{i}")).collect();
+            assert_eq!(got, want, "{name} seed {seed}");
+        }
+    }
+}
