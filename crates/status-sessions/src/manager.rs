@@ -819,7 +819,8 @@ impl SessionManager {
     /// [`Config::max_installations`] copies in one Waku payload of
     /// [`payload::MAX_PAYLOAD_BYTES`] with room for bundles and headers.
     pub fn max_plaintext_len(&self) -> usize {
-        (payload::MAX_PAYLOAD_BYTES - 8 * 1024) / self.config.max_installations.max(1) - 512
+        ((payload::MAX_PAYLOAD_BYTES - 8 * 1024) / self.config.max_installations.max(1))
+            .saturating_sub(512)
     }
 
     /// Encrypts `plaintext` for every enabled installation of `to` and every other enabled
