@@ -317,6 +317,10 @@ pub fn run(root: &Path) -> Result<()> {
     js1.expect("js2 SUBSCRIBE", true, |l| {
         (l == format!("SUBSCRIBE {js2_id} {TOPIC}")).then_some(())
     })?;
+    // js2 hearing js1's subscription proves js1's outbound stream to js2 is up.
+    js2.expect("js1 SUBSCRIBE", true, |l| {
+        (l == format!("SUBSCRIBE {js1_id} {TOPIC}")).then_some(())
+    })?;
     // A WakuMessage with only a content topic (field 2): the payload is empty.
     let ct = b"/waku-interop/1/empty/proto";
     let mut raw = vec![0x12, u8::try_from(ct.len())?];
