@@ -112,16 +112,32 @@ pub struct HistoryQuery {
     pub end_ms: u64,
 }
 
+/// Default of [`ChatConfig::max_pending_requests`].
+pub const MAX_PENDING_REQUESTS: usize = 1000;
+
 /// Margin added before the start of a history query, for clock differences (ms).
 pub const HISTORY_MARGIN_MS: u64 = 120_000;
 
 /// Configuration of a [`Chat`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatConfig {
     /// Retransmission and caps.
     pub reliability: ReliabilityConfig,
     /// Our display name, sent with chat messages.
     pub display_name: String,
+    /// Most unanswered contact requests kept ([`MAX_PENDING_REQUESTS`]); requests from
+    /// further strangers are dropped (and counted) until some are answered.
+    pub max_pending_requests: usize,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        ChatConfig {
+            reliability: ReliabilityConfig::default(),
+            display_name: String::new(),
+            max_pending_requests: MAX_PENDING_REQUESTS,
+        }
+    }
 }
 
 /// What a user can do.
@@ -367,6 +383,9 @@ pub struct Stats {
     pub send_errors: u64,
     /// Messages from our own identity (other devices; not handled here).
     pub from_self: u64,
+    /// Contact requests from strangers dropped because
+    /// [`ChatConfig::max_pending_requests`] are waiting for an answer.
+    pub requests_dropped: u64,
     /// Messages not acknowledged because they may be processable later (a group
     /// message before the invitation or the sender's join): the sender retransmits.
     pub deferred: u64,
@@ -1054,6 +1073,13 @@ impl<S: ChatStore> Chat<S> {
                     || m.chat_id != key_to_hex(self.identity.public_key())
                 {
                     self.stats.misdirected += 1;
+                    return Verdict::Ack;
+                }
+                if self.store.contact(&sender).is_none()
+                    && self.store.count_contacts(ContactState::RequestReceived)
+                        >= self.config.max_pending_requests
+                {
+                    self.stats.requests_dropped += 1;
                     return Verdict::Ack;
                 }
                 let change = contact.on_request(m.clock, signed.id, &m.text);

@@ -111,9 +111,9 @@
 //! Images, stickers, audio, pinned messages, communities, contact verification, display
 //! names and profile updates (`ContactUpdate`), syncing our own other devices (messages
 //! from our own identity are counted and ignored), MVDS interactive mode (offers and
-//! requests are decoded and ignored), segmentation of large messages. Fetching a peer's
-//! bundle from its contact-code topic is left to the facade (a group member who is not a
-//! contact needs its bundle before messages to it can be encrypted).
+//! requests are decoded and ignored), segmentation of large messages. A group member who
+//! is not a contact needs its bundle (contact code, or its advert on its contact-code
+//! topic) before messages to it can be encrypted; this layer does not fetch it.
 //!
 //! # Discrepancies with status-go
 //!
@@ -138,7 +138,7 @@ pub mod testing;
 
 pub use chat::{
     Chat, ChatConfig, Command, CommandError, Decrypted, Event, HISTORY_MARGIN_MS, HistoryQuery,
-    Output, SessionLayer, Stats, WakuOut,
+    MAX_PENDING_REQUESTS, Output, SessionLayer, Stats, WakuOut,
 };
 pub use contacts::{Contact, ContactState};
 pub use group::{GroupChat, GroupEventKind};

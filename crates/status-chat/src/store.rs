@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use status_identity::IdentityPublicKey;
 
 use crate::clock::OrderKey;
-use crate::contacts::Contact;
+use crate::contacts::{Contact, ContactState};
 use crate::group::GroupChat;
 use crate::ids::{ChatId, GroupId, MessageId};
 use crate::payload::{ContentType, Emoji};
@@ -125,6 +125,13 @@ pub trait ChatStore {
     fn contact(&self, key: &IdentityPublicKey) -> Option<Contact>;
     /// Every contact.
     fn contacts(&self) -> Vec<Contact>;
+    /// Number of contacts in `state` (override for speed).
+    fn count_contacts(&self, state: ContactState) -> usize {
+        self.contacts()
+            .iter()
+            .filter(|c| c.state() == state)
+            .count()
+    }
     /// A group.
     fn group(&self, id: &GroupId) -> Option<GroupChat>;
     /// Every group.
@@ -171,6 +178,13 @@ impl ChatStore for MemoryStore {
 
     fn contacts(&self) -> Vec<Contact> {
         self.contacts.values().cloned().collect()
+    }
+
+    fn count_contacts(&self, state: ContactState) -> usize {
+        self.contacts
+            .values()
+            .filter(|c| c.state() == state)
+            .count()
     }
 
     fn group(&self, id: &GroupId) -> Option<GroupChat> {

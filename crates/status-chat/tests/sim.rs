@@ -112,6 +112,7 @@ impl<L: SessionLayer> Net<L> {
             let config = ChatConfig {
                 reliability: cfg,
                 display_name: format!("user{i}"),
+                ..Default::default()
             };
             nodes.push(Node {
                 chat: Chat::new(id, config, MemoryStore::new()),
@@ -1151,4 +1152,36 @@ fn contact_code_command_carries_the_bundle() {
     let mut uri = code.to_uri();
     uri.pop();
     assert!(Command::add_from_contact_code(&uri).is_err());
+}
+
+#[test]
+fn unanswered_contact_requests_are_capped() {
+    let mut rng = ChaCha20Rng::seed_from_u64(35);
+    let alice = IdentityKeyPair::generate(&mut rng);
+    let ka = *alice.public_key();
+    let config = ChatConfig {
+        max_pending_requests: 20,
+        ..Default::default()
+    };
+    let mut chat = Chat::new(alice, config, MemoryStore::new());
+    let request = |from: &IdentityKeyPair| {
+        let msg =
+            status_chat::payload::ApplicationMessage::Chat(status_chat::payload::ChatMessage {
+                clock: T0,
+                timestamp_ms: T0,
+                text: "hi".into(),
+                response_to: None,
+                chat_id: status_chat::ids::key_to_hex(&ka),
+                message_type: status_chat::payload::MessageType::OneToOne,
+                content: status_chat::payload::ContentType::ContactRequest,
+                display_name: String::new(),
+            });
+        status_chat::payload::seal(from, &msg).unwrap().wire
+    };
+    for _ in 0..25 {
+        let stranger = IdentityKeyPair::generate(&mut rng);
+        chat.handle_plaintext_for_testing(T0, *stranger.public_key(), &request(&stranger));
+    }
+    assert_eq!(chat.store().contacts().len(), 20);
+    assert_eq!(chat.stats().requests_dropped, 5);
 }
