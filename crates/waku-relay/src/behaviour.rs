@@ -1,8 +1,8 @@
 //! The libp2p side: [`Config`], the composed [`Behaviour`] and the transport.
 
 use libp2p::{
-    Multiaddr, StreamProtocol, Swarm, gossipsub, identify, identity::Keypair, noise, ping,
-    request_response, swarm::NetworkBehaviour, tcp, yamux,
+    Multiaddr, StreamProtocol, Swarm, connection_limits, gossipsub, identify, identity::Keypair,
+    noise, ping, request_response, swarm::NetworkBehaviour, tcp, yamux,
 };
 use std::path::PathBuf;
 use std::time::Duration;
@@ -33,6 +33,13 @@ pub const DEFAULT_PEER_QUEUE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default capacity of the node's event channel; a full channel pauses the node
 /// (back-pressure) instead of dropping events.
 pub const DEFAULT_EVENT_QUEUE_CAP: usize = 4096;
+
+/// Default cap of established connections (in and out) of a node.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 150;
+/// Cap of connections per peer.
+pub const MAX_CONNECTIONS_PER_PEER: u32 = 2;
+/// Cap of incoming connections still being set up.
+pub const MAX_PENDING_INCOMING: u32 = 32;
 
 /// Store server settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -70,6 +77,8 @@ pub struct Config {
     pub peer_queue_timeout: Duration,
     /// See [`DEFAULT_EVENT_QUEUE_CAP`].
     pub event_queue_cap: usize,
+    /// See [`DEFAULT_MAX_CONNECTIONS`].
+    pub max_connections: u32,
     /// Gossipsub heartbeat (Waku: 1 s).
     pub heartbeat_interval: Duration,
     /// Idle connections are closed after this long.
@@ -92,6 +101,7 @@ impl Default for Config {
             peer_queue_cap: DEFAULT_PEER_QUEUE_CAP,
             peer_queue_timeout: DEFAULT_PEER_QUEUE_TIMEOUT,
             event_queue_cap: DEFAULT_EVENT_QUEUE_CAP,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             heartbeat_interval: Duration::from_secs(1),
             idle_connection_timeout: Duration::from_secs(300),
             agent_version: concat!("waku-relay-rs/", env!("CARGO_PKG_VERSION")).into(),
@@ -174,12 +184,15 @@ mod derived {
     use super::*;
 
     /// The Waku protocols, composed: relay (gossipsub), metadata (66), store v3
-    /// (13; served only when configured), identify and ping.
+    /// (13; served only when configured), identify and ping, under connection
+    /// limits.
     ///
     /// [`crate::Node`] drives it; a program with its own swarm may embed it and
     /// handle [`BehaviourEvent`]s itself.
     #[derive(NetworkBehaviour)]
     pub struct Behaviour {
+        /// Connection caps ([`DEFAULT_MAX_CONNECTIONS`] and friends).
+        pub limits: connection_limits::Behaviour,
         /// 11/WAKU2-RELAY.
         pub relay: gossipsub::Behaviour,
         /// 66/WAKU2-METADATA.
@@ -225,7 +238,14 @@ impl Behaviour {
                 .with_agent_version(config.agent_version.clone()),
         );
         let ping = ping::Behaviour::new(ping::Config::new());
+        let limits = connection_limits::Behaviour::new(
+            connection_limits::ConnectionLimits::default()
+                .with_max_established(Some(config.max_connections))
+                .with_max_established_per_peer(Some(MAX_CONNECTIONS_PER_PEER))
+                .with_max_pending_incoming(Some(MAX_PENDING_INCOMING)),
+        );
         Ok(Self {
+            limits,
             relay,
             metadata,
             store,

@@ -34,6 +34,13 @@ pub enum Event {
         /// Its address.
         address: Multiaddr,
     },
+    /// A dial failed (or a connection was refused by the connection caps).
+    DialFailed {
+        /// The peer, if known.
+        peer_id: Option<PeerId>,
+        /// What went wrong.
+        error: String,
+    },
     /// The last connection to a peer closed.
     PeerDisconnected {
         /// The peer.
@@ -780,6 +787,13 @@ impl Driver {
                     out.push(Event::PeerDisconnected { peer_id });
                 }
             }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                out.push(Event::DialFailed {
+                    peer_id,
+                    error: error.to_string(),
+                });
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Limits(never)) => match never {},
             SwarmEvent::Behaviour(BehaviourEvent::Relay(ev)) => self.on_relay(ev, &mut out),
             SwarmEvent::Behaviour(BehaviourEvent::Metadata(ev)) => match ev {
                 request_response::Event::Message { peer, message, .. } => match message {

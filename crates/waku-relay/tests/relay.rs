@@ -173,6 +173,32 @@ async fn queued_publish_expires_with_the_timestamp_window() {
 }
 
 #[tokio::test]
+async fn connection_cap_refuses_extra_peers() {
+    let (a, _ea) = node(Config {
+        max_connections: 1,
+        ..Config::default()
+    })
+    .await;
+    let (b, mut eb) = node(Config::default()).await;
+    b.dial(a.dial_addr().unwrap()).await.unwrap();
+    let a_id = a.peer_id();
+    wait_for(&mut eb, |e| {
+        matches!(e, Event::Subscribed { peer_id, .. } if *peer_id == a_id).then_some(())
+    })
+    .await;
+    let (c, mut ec) = node(Config::default()).await;
+    c.dial(a.dial_addr().unwrap()).await.unwrap();
+    // The cap closes C's connection: either the dial fails or it drops at once.
+    wait_for(&mut ec, |e| match e {
+        Event::DialFailed { .. } | Event::PeerDisconnected { .. } => Some(()),
+        Event::Subscribed { peer_id, .. } if *peer_id == a_id => panic!("cap not applied"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(a.stats().await.unwrap().connected_peers, 1);
+}
+
+#[tokio::test]
 async fn other_cluster_is_disconnected() {
     let (a, mut ea) = node(Config::default()).await;
     let (b, _eb) = node(Config {
