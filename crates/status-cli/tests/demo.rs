@@ -48,6 +48,15 @@ fn demo_transcript() {
         "[Bob] ✓ delivered",
         "[Bob] ← \"See you there!\"",
         "[Alice] history with Bob: 4 messages",
+        "== 6. Bob goes away",
+        "[Bob] node stopped",
+        "[Alice] → \"Are you there?\" (Bob is offline)",
+        "[Bob] account reopened",
+        "[Bob] ← \"Are you there?\" (missed while offline)",
+        "[Bob] ← \"Call me when you are back.\" (missed while offline)",
+        "[Alice] ✓✓ both delivered",
+        "[Alice] ← \"Back now: the same session goes on.\"",
+        "[Bob] ✓ delivered",
         "== Done",
     ];
     let mut rest: &str = &text;

@@ -1,14 +1,19 @@
 //! Status 1:1 chat on Waku v2, in Rust: the facade that composes the layers.
 //!
 //! This crate is what a program embeds to chat: it keeps one encrypted database per
-//! account ([`store`]), creates, restores and opens accounts ([`account`]), and finds
-//! the per-platform data directory ([`paths`]). The layers are re-exported for
-//! programs that need more than the facade: [`identity`], [`x3dh`], [`noise`],
-//! [`sessions`], [`chat`] and [`relay`].
+//! account ([`store`]), creates, restores and opens accounts ([`account`]), finds the
+//! per-platform data directory ([`paths`]), and runs a node ([`node`]): a tokio task
+//! joining the Waku relay node of `waku-relay` to the chat state machine of
+//! `status-chat` over the sessions of `status-sessions`, with every state change
+//! committed to the database ([`persist`]) before the messages it produced go out, and
+//! missed messages fetched from store peers (13/WAKU2-STORE v3) when they connect. The
+//! layers are re-exported for programs that need more: [`identity`], [`x3dh`],
+//! [`noise`], [`sessions`], [`chat`] and [`relay`].
 //!
-//! Not done yet: the running node (`Node::builder()`, the tokio event loop joining
-//! `waku-relay` and the chat state machine, offline delivery through store v3). It
-//! lands as the layers below land.
+//! Not done yet: a `Node::builder()` with the full async API of the issue (groups,
+//! replies, edits, deletes and reactions are reachable only through
+//! [`node::NodeHandle::command`]; history paging goes through the store), group chats
+//! are not persisted, and no fixed public bootstrap peers exist.
 //!
 //! # Example
 //!
@@ -78,6 +83,7 @@
 pub mod account;
 pub mod node;
 pub mod paths;
+pub mod persist;
 pub mod store;
 
 pub use status_chat as chat;

@@ -1,10 +1,17 @@
 //! A running chat node: a Waku relay node (`waku-relay`) joined to the chat state
 //! machine (`status-chat` over `status-sessions`), driven by one tokio task.
 //!
-//! **First version: state in memory.** Sessions and chat state live in the layers'
-//! in-memory stores for the life of the node; they are not yet written to the account
-//! database (the chat layer's records need an encoding first, see the crate docs), so
-//! a restarted node starts a new installation and its contacts must add it again.
+//! The node owns the [`Account`]: every state change of the session and chat layers is
+//! committed to the account database in one transaction ([`crate::persist`]) before the
+//! Waku messages it produced are published, so a crash never leaves a ratchet behind a
+//! message already sent; messages that were committed but not published are sent again
+//! by the chat layer's retransmissions. A restarted node picks up its sessions,
+//! contacts, messages and outbox.
+//!
+//! Offline delivery: a node can serve store v3 ([`NodeConfig::serve_store`]); when a
+//! store peer ([`NodeConfig::store_peers`]) connects, the node asks it for what was sent
+//! on its topics since it was last online and feeds the answers to the chat layer
+//! (duplicates are dropped by message id).
 //!
 //! The node task owns everything; a [`NodeHandle`] sends it commands and a
 //! [`NodeEvents`] receiver gets what happened. Outgoing Waku messages are published in
@@ -17,6 +24,11 @@ use rand::rngs::StdRng;
 use status_chat::sessions::X3dhSessions;
 use status_chat::{Chat, ChatConfig, ChatId, ChatStore as _, Command, MessageId, Output};
 use status_identity::{ContactCode, IdentityKeyPair, IdentityPublicKey};
+use waku_relay::store::StoreQuery;
+
+use crate::account::Account;
+use crate::persist::{self, RecordingSessionStore};
+use crate::store::StoreError;
 use status_sessions::{DeviceInfo, SessionManager};
 use tokio::sync::{mpsc, oneshot};
 use waku_relay::{PubsubTopic, WakuMessage};
@@ -39,6 +51,13 @@ pub struct NodeConfig {
     pub shard: u16,
     /// Display name sent with messages.
     pub display_name: String,
+    /// Peers to connect to at start.
+    pub bootstrap: Vec<Multiaddr>,
+    /// Peers that serve store v3, asked for missed messages when they connect
+    /// (addresses ending in `/p2p/<peer id>`; dialled at start too).
+    pub store_peers: Vec<Multiaddr>,
+    /// Keep messages for others (serve store v3 from memory).
+    pub serve_store: bool,
 }
 
 impl Default for NodeConfig {
@@ -48,6 +67,9 @@ impl Default for NodeConfig {
             cluster: 16,
             shard: 32,
             display_name: String::new(),
+            bootstrap: Vec::new(),
+            store_peers: Vec::new(),
+            serve_store: false,
         }
     }
 }
@@ -76,6 +98,9 @@ pub enum NodeError {
         /// Why.
         reason: String,
     },
+    /// The account database failed.
+    #[error("the account database failed: {0}")]
+    Store(#[from] StoreError),
     /// The node has stopped.
     #[error("the node has stopped")]
     Stopped,
@@ -115,6 +140,11 @@ pub enum NodeEvent {
         id: MessageId,
         /// By.
         to: IdentityPublicKey,
+    },
+    /// Missed messages were fetched from a store peer.
+    HistoryFetched {
+        /// How many messages the store returned.
+        count: usize,
     },
     /// A message of ours gave up.
     DeliveryFailed {
@@ -165,9 +195,9 @@ fn ms_to_ns(ms: u64) -> i64 {
     i64::try_from(ms.saturating_mul(1_000_000)).unwrap_or(i64::MAX)
 }
 
-/// Starts a node for `identity` and returns its handle and event receiver.
+/// Starts a node for `account` and returns its handle and event receiver.
 pub async fn start(
-    identity: IdentityKeyPair,
+    mut account: Account,
     config: NodeConfig,
 ) -> Result<(NodeHandle, NodeEvents), NodeError> {
     let topic = PubsubTopic::shard(config.cluster, config.shard);
@@ -178,25 +208,50 @@ pub async fn start(
             config.listen.clone()
         },
         pubsub_topics: vec![topic.clone()],
+        store: config.serve_store.then(waku_relay::StoreConfig::default),
         ..waku_relay::Config::default()
     };
+    let mut rng = StdRng::from_rng(&mut rand::rng());
+    let identity = IdentityKeyPair::from_secret_bytes(&account.identity().to_secret_bytes());
+    let (session_store, chat_store, last_online) = account.store_mut().transaction(|tx| {
+        let (s, c) = persist::load(tx)?;
+        let last = tx
+            .kv_get(NS_NODE, KEY_LAST_ONLINE)?
+            .and_then(|v| v.as_slice().try_into().ok().map(u64::from_be_bytes));
+        Ok::<_, StoreError>((s, c, last))
+    })?;
+    let copy = IdentityKeyPair::from_secret_bytes(&identity.to_secret_bytes());
+    let now_ns = ms_to_ns(now_ms());
+    let (manager, session_store) = if session_store.has_device() {
+        let manager = SessionManager::restore(
+            copy,
+            status_sessions::Config::default(),
+            &session_store,
+            now_ns,
+        )
+        .map_err(|e| NodeError::Sessions(e.to_string()))?;
+        (manager, session_store)
+    } else {
+        let (manager, changes) = SessionManager::new(
+            &mut rng,
+            copy,
+            status_sessions::Config::default(),
+            DeviceInfo::default(),
+            now_ns,
+        )
+        .map_err(|e| NodeError::Sessions(e.to_string()))?;
+        let mut store = session_store;
+        changes
+            .apply(&mut store)
+            .map_err(|e| NodeError::Sessions(e.to_string()))?;
+        (manager, store)
+    };
+    account
+        .store_mut()
+        .transaction(|tx| persist::persist(tx, &session_store, &[]))?;
     let (relay, relay_events) = waku_relay::Node::start(relay_config)
         .await
         .map_err(|e| NodeError::Relay(e.to_string()))?;
-    let mut rng = StdRng::from_rng(&mut rand::rng());
-    let copy = IdentityKeyPair::from_secret_bytes(&identity.to_secret_bytes());
-    let (manager, changes) = SessionManager::new(
-        &mut rng,
-        copy,
-        status_sessions::Config::default(),
-        DeviceInfo::default(),
-        ms_to_ns(now_ms()),
-    )
-    .map_err(|e| NodeError::Sessions(e.to_string()))?;
-    let mut session_store = status_sessions::MemoryStore::new();
-    changes
-        .apply(&mut session_store)
-        .map_err(|e| NodeError::Sessions(e.to_string()))?;
     let sessions = X3dhSessions::new(manager, session_store);
     let public = *identity.public_key();
     let own = IdentityKeyPair::from_secret_bytes(&identity.to_secret_bytes());
@@ -204,10 +259,16 @@ pub async fn start(
         display_name: config.display_name.clone(),
         ..ChatConfig::default()
     };
-    let chat = Chat::new(identity, chat_config, status_chat::MemoryStore::new());
+    let chat = Chat::new(identity, chat_config, chat_store);
     let (req_tx, req_rx) = mpsc::channel(CHANNEL_CAP);
     let (ev_tx, ev_rx) = mpsc::channel(CHANNEL_CAP);
     let dial_addr = relay.dial_addr();
+    for addr in config.bootstrap.iter().chain(&config.store_peers) {
+        if let Err(e) = relay.dial(addr.clone()).await {
+            tracing::warn!(%addr, error = %e, "cannot dial");
+        }
+    }
+    let store_peers = config.store_peers.iter().filter_map(peer_id_of).collect();
     let task = Task {
         relay,
         relay_events,
@@ -215,8 +276,12 @@ pub async fn start(
         chat,
         sessions,
         own,
+        account,
         rng,
         events: ev_tx,
+        store_peers,
+        last_online: last_online.unwrap_or(0),
+        last_saved_ms: 0,
     };
     tokio::spawn(task.run(req_rx));
     Ok((
@@ -227,6 +292,20 @@ pub async fn start(
         },
         ev_rx,
     ))
+}
+
+const NS_NODE: &str = "node";
+const KEY_LAST_ONLINE: &[u8] = b"last-online-ms";
+/// How often "last online" is saved.
+const LAST_ONLINE_EVERY_MS: u64 = 5_000;
+/// Most store pages fetched per history query.
+const MAX_STORE_PAGES: usize = 20;
+
+fn peer_id_of(addr: &Multiaddr) -> Option<libp2p::PeerId> {
+    addr.iter().find_map(|p| match p {
+        libp2p::multiaddr::Protocol::P2p(id) => Some(id),
+        _ => None,
+    })
 }
 
 impl NodeHandle {
@@ -332,10 +411,14 @@ struct Task {
     relay_events: waku_relay::Events,
     topic: PubsubTopic,
     chat: Chat<status_chat::MemoryStore>,
-    sessions: X3dhSessions<status_sessions::MemoryStore>,
+    sessions: X3dhSessions<RecordingSessionStore>,
     own: IdentityKeyPair,
+    account: Account,
     rng: StdRng,
     events: mpsc::Sender<NodeEvent>,
+    store_peers: Vec<libp2p::PeerId>,
+    last_online: u64,
+    last_saved_ms: u64,
 }
 
 impl Task {
@@ -356,8 +439,18 @@ impl Task {
                     self.handle_relay(event).await;
                 }
                 _ = tick.tick() => {
-                    let out = self.chat.handle_timeout(&mut self.rng, now_ms(), &mut self.sessions);
+                    let now = now_ms();
+                    let out = self.chat.handle_timeout(&mut self.rng, now, &mut self.sessions);
                     self.publish(out).await;
+                    if now.saturating_sub(self.last_saved_ms) >= LAST_ONLINE_EVERY_MS {
+                        self.last_saved_ms = now;
+                        let saved = self.account.store_mut().transaction(|tx| {
+                            tx.kv_put(NS_NODE, KEY_LAST_ONLINE, &now.to_be_bytes())
+                        });
+                        if let Err(e) = saved {
+                            tracing::warn!(error = %e, "cannot save the last-online time");
+                        }
+                    }
                 }
             }
         }
@@ -420,6 +513,9 @@ impl Task {
             waku_relay::Event::PeerConnected { peer_id, .. } => {
                 self.emit(NodeEvent::PeerConnected(peer_id.to_string()))
                     .await;
+                if self.store_peers.contains(&peer_id) {
+                    self.fetch_history(peer_id).await;
+                }
             }
             waku_relay::Event::Message {
                 pubsub_topic,
@@ -440,11 +536,74 @@ impl Task {
         }
     }
 
+    /// Asks a store peer for what was published on our topics since we were last online.
+    async fn fetch_history(&mut self, peer: libp2p::PeerId) {
+        let now = now_ms();
+        let queries = self
+            .chat
+            .history_queries(&self.sessions, self.last_online, now);
+        let mut fetched = 0usize;
+        for (n, q) in queries.into_iter().enumerate() {
+            let mut cursor = None;
+            for page in 0..MAX_STORE_PAGES {
+                let query = StoreQuery {
+                    request_id: format!("history-{now}-{n}-{page}"),
+                    include_data: true,
+                    pubsub_topic: Some(q.pubsub_topic.clone()),
+                    content_topics: q.content_topics.clone(),
+                    time_start: Some(ms_to_ns(q.start_ms)),
+                    time_end: Some(ms_to_ns(q.end_ms)),
+                    cursor,
+                    forward: true,
+                    ..StoreQuery::default()
+                };
+                let response = match self.relay.store_query(peer, query).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::warn!(%peer, error = %e, "store query failed");
+                        break;
+                    }
+                };
+                for entry in response.messages {
+                    if let Some((pubsub, message)) = entry.data {
+                        fetched += 1;
+                        let out = self.chat.handle_waku(
+                            &mut self.rng,
+                            now_ms(),
+                            &mut self.sessions,
+                            &pubsub,
+                            message.content_topic(),
+                            message.payload(),
+                        );
+                        self.publish(out).await;
+                    }
+                }
+                cursor = response.cursor;
+                if cursor.is_none() {
+                    break;
+                }
+            }
+        }
+        tracing::info!(%peer, fetched, "history fetched from store peer");
+        self.emit(NodeEvent::HistoryFetched { count: fetched })
+            .await;
+    }
+
     async fn emit(&mut self, event: NodeEvent) {
         let _ = self.events.send(event).await;
     }
 
+    /// Commits the state change behind `out`, then shows its events and publishes its
+    /// messages. Nothing is published if the commit fails.
     async fn publish(&mut self, out: Output) {
+        let committed = self
+            .account
+            .store_mut()
+            .transaction(|tx| persist::persist(tx, self.sessions.store(), &out.changes));
+        if let Err(e) = committed {
+            tracing::error!(error = %e, "cannot save a state change; its messages are not sent");
+            return;
+        }
         for event in out.events {
             let mapped = match event {
                 status_chat::Event::ContactRequestReceived { from, intro, .. } => {

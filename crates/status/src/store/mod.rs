@@ -764,6 +764,33 @@ impl Tx<'_> {
         Ok(out)
     }
 
+    /// Every stored message of every chat, in insertion order.
+    pub fn messages_scan(&self) -> Result<Vec<StoredMessage>, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT seq, msg_id, body FROM messages ORDER BY seq")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, id_row, sealed) = row?;
+            let body = self
+                .keys
+                .open("messages", &id_row, &sealed)
+                .ok_or(StoreError::Corrupt { table: "messages" })?;
+            out.push(StoredMessage {
+                seq: Seq(seq),
+                body,
+            });
+        }
+        Ok(out)
+    }
+
     /// How many messages `chat` has.
     pub fn message_count(&self, chat: &[u8]) -> Result<u64, StoreError> {
         let chat_row = self.keys.blind("messages/chat", chat);
