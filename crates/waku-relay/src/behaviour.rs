@@ -41,6 +41,16 @@ pub const MAX_CONNECTIONS_PER_PEER: u32 = 2;
 /// Cap of incoming connections still being set up.
 pub const MAX_PENDING_INCOMING: u32 = 32;
 
+/// Most pubsub topics one remote peer may be subscribed to (a cluster has 1024
+/// shards); a subscription beyond it is refused.
+pub const MAX_TOPICS_PER_PEER: usize = 1024;
+
+/// The gossipsub behaviour as Waku uses it: per-peer subscription caps.
+pub type Relay = gossipsub::Behaviour<
+    gossipsub::IdentityTransform,
+    gossipsub::MaxCountSubscriptionFilter<gossipsub::AllowAllSubscriptionFilter>,
+>;
+
 /// Store server settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoreConfig {
@@ -194,7 +204,7 @@ mod derived {
         /// Connection caps ([`DEFAULT_MAX_CONNECTIONS`] and friends).
         pub limits: connection_limits::Behaviour,
         /// 11/WAKU2-RELAY.
-        pub relay: gossipsub::Behaviour,
+        pub relay: Relay,
         /// 66/WAKU2-METADATA.
         pub metadata: request_response::Behaviour<MetadataCodec>,
         /// 13/WAKU2-STORE v3.
@@ -210,9 +220,14 @@ pub use derived::{Behaviour, BehaviourEvent};
 impl Behaviour {
     /// Builds the behaviour for `keypair` with `config`.
     pub fn new(keypair: &Keypair, config: &Config) -> Result<Self, BuildError> {
-        let relay = gossipsub::Behaviour::new(
+        let relay = Relay::new_with_subscription_filter(
             gossipsub::MessageAuthenticity::Anonymous,
             gossipsub_config(config)?,
+            gossipsub::MaxCountSubscriptionFilter {
+                filter: gossipsub::AllowAllSubscriptionFilter {},
+                max_subscribed_topics: MAX_TOPICS_PER_PEER,
+                max_subscriptions_per_request: MAX_TOPICS_PER_PEER,
+            },
         )
         .map_err(|e| BuildError::Gossipsub(e.to_string()))?;
         let rr = request_response::Config::default()
