@@ -778,6 +778,45 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        #[test]
+        fn paging_visits_each_entry_once_in_order(
+            stamps in proptest::collection::vec(0i64..20, 1..40),
+            limit in 1u64..12,
+            forward in any::<bool>(),
+        ) {
+            let mut a = Archive::in_memory(Retention { max_messages: 1000, max_age: None }).unwrap();
+            let mut want = Vec::new();
+            for (i, ts) in stamps.iter().enumerate() {
+                let m = WakuMessage::new("/a/1/x/proto", format!("m{i}").into_bytes())
+                    .unwrap()
+                    .with_timestamp(NOW + ts);
+                a.insert(T, &m, NOW).unwrap();
+                want.push((NOW + ts, m.hash(T)));
+            }
+            want.sort();
+            let mut q = StoreQuery { forward, limit: Some(limit), ..Default::default() };
+            let mut pages: Vec<Vec<MessageHash>> = Vec::new();
+            loop {
+                let r = a.query(&q);
+                prop_assert_eq!(r.status_code, STATUS_OK);
+                prop_assert!(r.messages.len() as u64 <= limit);
+                pages.push(r.messages.iter().map(|m| m.hash).collect());
+                match r.cursor {
+                    Some(c) => q.cursor = Some(c),
+                    None => break,
+                }
+            }
+            if !forward {
+                pages.reverse();
+            }
+            let got: Vec<MessageHash> = pages.into_iter().flatten().collect();
+            let want: Vec<MessageHash> = want.into_iter().map(|(_, h)| h).collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    proptest! {
         #[test]
         fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = StoreQuery::decode(&bytes);
