@@ -18,6 +18,7 @@ mod error;
 mod logging;
 mod output;
 mod passphrase;
+mod run;
 mod whoami;
 
 use std::fmt::Write as _;
@@ -94,6 +95,18 @@ enum Command {
     /// Play a first contact and a conversation between two accounts on this machine
     /// (temporary directories, two Waku nodes on loopback), printing each step.
     Demo,
+    /// Run the node with a line-mode chat on the terminal (type /help).
+    Run {
+        /// Listen on this address (repeatable; default from config.toml).
+        #[arg(long, value_name = "MULTIADDR")]
+        listen: Vec<String>,
+        /// Connect to this peer at start (repeatable).
+        #[arg(long, value_name = "MULTIADDR")]
+        peer: Vec<String>,
+        /// Ask this peer (which serves store) for missed messages (repeatable).
+        #[arg(long, value_name = "MULTIADDR")]
+        store_peer: Vec<String>,
+    },
 }
 
 /// Environment variable that makes `init` use cheap key-derivation parameters. Tests
@@ -149,6 +162,22 @@ fn run(cli: Cli) -> Result<(), CliError> {
             whoami::show(&account, qr_png.as_deref(), qr_svg.as_deref(), !no_qr)
         }
         Command::Demo => demo::run(),
+        Command::Run {
+            listen,
+            peer,
+            store_peer,
+        } => {
+            let account = open_account(&cli.global, &dir)?;
+            run::run(
+                account,
+                &config,
+                run::RunOptions {
+                    listen,
+                    peers: peer,
+                    store_peers: store_peer,
+                },
+            )
+        }
     }
 }
 

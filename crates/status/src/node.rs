@@ -162,6 +162,7 @@ enum Request {
     Dial(Multiaddr, Reply<()>),
     Chat(Box<Command>, Reply<Vec<MessageId>>),
     Messages(ChatId, Reply<Vec<(IdentityPublicKey, String)>>),
+    Contacts(Reply<Vec<status_chat::Contact>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -397,6 +398,11 @@ impl NodeHandle {
         self.ask(|r| Request::Messages(chat, r)).await
     }
 
+    /// Every known contact, with its state.
+    pub async fn contacts(&self) -> Result<Vec<status_chat::Contact>, NodeError> {
+        self.ask(Request::Contacts).await
+    }
+
     /// Stops the node.
     pub async fn shutdown(&self) {
         let (tx, rx) = oneshot::channel();
@@ -498,6 +504,9 @@ impl Task {
                     .map(|m| (m.sender, m.text))
                     .collect();
                 let _ = reply.send(Ok(list));
+            }
+            Request::Contacts(reply) => {
+                let _ = reply.send(Ok(self.chat.store().contacts()));
             }
             Request::Shutdown(done) => return Some(done),
         }
