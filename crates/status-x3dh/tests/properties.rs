@@ -10,8 +10,17 @@ use proptest::prelude::*;
 use status_x3dh::fuzzing;
 use status_x3dh::{DrHeader, EncryptedMessage, X3dhHeader, X25519PublicKey};
 
+/// 24 cases by default (the schedules run many DH steps in debug builds); the usual
+/// `PROPTEST_CASES` environment variable raises it.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     /// Every delivered genuine message decrypts exactly once to its plaintext; duplicates,
     /// replays and single-bit forgeries are rejected and change nothing (the genuine
