@@ -10,13 +10,13 @@ use proptest::prelude::*;
 use status_x3dh::fuzzing;
 use status_x3dh::{DrHeader, EncryptedMessage, X3dhHeader, X25519PublicKey};
 
-/// 24 cases by default (the schedules run many DH steps in debug builds); the usual
+/// 64 cases by default; the usual
 /// `PROPTEST_CASES` environment variable raises it.
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(24)
+        .unwrap_or(64)
 }
 
 proptest! {
