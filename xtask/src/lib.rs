@@ -4,6 +4,7 @@
 //! every protobuf message of `proto/` compiled in one place.
 
 pub mod layers;
+pub mod sim;
 pub mod vectors_all;
 
 /// Every message of `proto/`, compiled with prost-build fed by protox.

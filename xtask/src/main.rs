@@ -37,6 +37,8 @@ fn dispatch() -> Result<()> {
             interop_relay::run(&root())
         }
         "ci" => ci(),
+        "fuzz" => fuzz::main(&root(), &args[1..]),
+        "sim" => xtask::sim::main(&args[1..]),
         "layers" => layers(),
         "vectors" => match args.get(1).map(String::as_str) {
             Some("sessions") => vectors_sessions::write(&root()),
@@ -64,7 +66,9 @@ fn usage() {
          layers   check that workspace crates depend downward only\n  \
          vectors sessions   write status-sessions' known-answer vectors\n  \
          vectors x3dh       write status-x3dh's known-answer vectors\n  \
-         vectors [--check]  write (or check) every vector of the stack into docs/vectors/"
+         vectors [--check]  write (or check) every vector of the stack into docs/vectors/\n  \
+         fuzz [--seconds N] [--target T] [--package P] [--ci] [--list]   run the fuzz targets\n  \
+         sim [--ci] [--seed S] [--nodes N] [--loss P] ...   deterministic network simulator"
     );
 }
 
@@ -140,6 +144,11 @@ fn ci() -> Result<()> {
         run("cargo test", test)?;
     }
 
+    fuzz::main(&root(), &["--ci".to_owned()])?;
+
+    eprintln!("==> sim (fixed seeds: loss, partitions, crashes, skew)");
+    xtask::sim::main(&["--ci".to_owned()])?;
+
     eprintln!("==> interop noise (status-noise against @waku/noise)");
     interop_noise::run(&root())?;
 
@@ -179,5 +188,6 @@ fn layers() -> Result<()> {
     )
 }
 
+mod fuzz;
 mod interop_noise;
 mod interop_relay;
