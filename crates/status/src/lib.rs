@@ -12,8 +12,8 @@
 //!
 //! Not done yet: a `Node::builder()` with the full async API of the issue (groups,
 //! replies, edits, deletes and reactions are reachable only through
-//! [`node::NodeHandle::command`]; history paging goes through the store), group chats
-//! are not persisted, and no fixed public bootstrap peers exist.
+//! [`node::NodeHandle::command`]; history paging goes through the store), and no fixed
+//! public bootstrap peers exist.
 //!
 //! # Example
 //!

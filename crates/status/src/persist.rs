@@ -12,11 +12,12 @@
 //! - Chat (`status-chat`): each `StoreChange` of an `Output` is encoded here (contacts in
 //!   `contacts`, messages in `messages`, outbox, clocks and orphans in `kv`).
 //!
-//! Not persisted yet: group chats (`StoreChange::Group` is logged and skipped).
 
 use std::convert::Infallible;
 
+use status_chat::GroupChat;
 use status_chat::contacts::{OurSide, TheirSide};
+use status_chat::group::{MembershipUpdate, SignedGroupEvent};
 use status_chat::payload::ContentType;
 use status_chat::reliability::{MvdsMessage, OutboxChange, OutboxEntry};
 use status_chat::{
@@ -35,6 +36,7 @@ const NS_SESSION: &str = "sessions.session";
 const NS_OUTBOX: &str = "chat.outbox";
 const NS_CLOCK: &str = "chat.clock";
 const NS_ORPHAN: &str = "chat.orphan";
+const NS_GROUP: &str = "chat.group";
 
 /// One write of the session layer, waiting to be committed.
 enum SessionOp {
@@ -463,6 +465,30 @@ fn decode_outbox(bytes: &[u8]) -> Option<OutboxEntry> {
     Some(entry)
 }
 
+/// A group is kept as its signed membership events; loading replays them, so every
+/// signature and admin rule is checked again.
+fn encode_group(g: &GroupChat) -> Vec<u8> {
+    let update = g.update();
+    let mut w = W::default();
+    w.u8(RECORD_V1).u64(update.events.len() as u64);
+    for e in &update.events {
+        w.bytes(&e.to_bytes());
+    }
+    w.0
+}
+
+fn decode_group(id: &[u8], bytes: &[u8]) -> Option<GroupChat> {
+    let chat_id = GroupId::parse(std::str::from_utf8(id).ok()?).ok()?;
+    let mut r = R(bytes);
+    (r.u8()? == RECORD_V1).then_some(())?;
+    let mut events = Vec::new();
+    for _ in 0..r.u64()? {
+        events.push(SignedGroupEvent::from_bytes(&chat_id, r.bytes()?).ok()?);
+    }
+    r.end()?;
+    GroupChat::from_update(&MembershipUpdate { chat_id, events }).ok()
+}
+
 fn chat_key_bytes(chat: &ChatId) -> Vec<u8> {
     let mut w = W::default();
     w.chat(chat);
@@ -534,8 +560,8 @@ pub fn persist(
             StoreChange::RemoveOrphans(target) => {
                 tx.kv_delete(NS_ORPHAN, &target.0)?;
             }
-            StoreChange::Group(_) => {
-                tracing::warn!("group chats are not persisted yet");
+            StoreChange::Group(g) => {
+                tx.kv_put(NS_GROUP, g.id().as_str().as_bytes(), &encode_group(g))?;
             }
         }
     }
@@ -560,6 +586,11 @@ pub fn load(tx: &Tx<'_>) -> Result<(RecordingSessionStore, status_chat::MemorySt
     for (_, record) in tx.record_scan(RecordTable::Contacts)? {
         chat.apply(StoreChange::Contact(
             decode_contact(&record).ok_or_else(|| corrupt("contacts"))?,
+        ));
+    }
+    for (id, record) in tx.kv_scan(NS_GROUP)? {
+        chat.apply(StoreChange::Group(
+            decode_group(&id, &record).ok_or_else(|| corrupt("kv"))?,
         ));
     }
     for m in tx.messages_scan()? {
@@ -630,6 +661,14 @@ mod tests {
         let bytes = encode_message(&m);
         assert_eq!(decode_message(&bytes), Some(m));
         assert_eq!(decode_message(&bytes[..bytes.len() - 1]), None);
+
+        let creator = status_identity::IdentityKeyPair::generate(&mut rng);
+        let (group, _) = GroupChat::create(&mut rng, &creator, "friends", &[a, b], 1).unwrap();
+        let bytes = encode_group(&group);
+        let back = decode_group(group.id().as_str().as_bytes(), &bytes).unwrap();
+        assert_eq!(back.name(), "friends");
+        assert_eq!(back.members(), group.members());
+        assert_eq!(back.update(), group.update());
 
         let key = SessionKey {
             peer: a,
