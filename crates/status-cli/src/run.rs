@@ -39,6 +39,9 @@ commands:
   /chats                        list contacts
   /msg <chat-key> <text>        send a message
   /history <chat-key>           show a conversation
+  /group <name> <key>[,<key>…]  create a group chat with mutual contacts
+  /join <group-id>              join a group chat we were added to
+  /gmsg <group-id> <text>       send a message to a group chat
   /quit                         stop";
 
 fn say(line: &str) {
@@ -149,9 +152,21 @@ fn show(event: &NodeEvent) {
             say(&format!("request: {} {intro}", chat_key(from)));
         }
         NodeEvent::ContactAdded(key) => say(&format!("contact: {}", chat_key(key))),
+        NodeEvent::Message {
+            chat: ChatId::Group(group),
+            from,
+            text,
+            ..
+        } => {
+            say(&format!("gmessage: {group} {} {text}", chat_key(from)));
+        }
         NodeEvent::Message { from, text, .. } => {
             say(&format!("message: {} {text}", chat_key(from)));
         }
+        NodeEvent::GroupInvitation { group, from } => {
+            say(&format!("group-invite: {group} {}", chat_key(from)));
+        }
+        NodeEvent::GroupUpdated(group) => say(&format!("group-updated: {group}")),
         NodeEvent::Delivered { id, .. } => say(&format!("delivered: {}", hex(id))),
         NodeEvent::DeliveryFailed { id, .. } => say(&format!("failed: {}", hex(id))),
         NodeEvent::HistoryFetched { count } => say(&format!("history-fetched: {count}")),
@@ -163,6 +178,10 @@ fn parse_key(text: &str) -> Result<IdentityPublicKey, String> {
     ChatKey::parse(text)
         .map(|k| *k.public_key())
         .map_err(|e| format!("{text} is not a chat key: {e}"))
+}
+
+fn parse_group(text: &str) -> Result<status::chat::GroupId, String> {
+    status::chat::GroupId::parse(text.trim()).map_err(|e| format!("{text} is not a group id: {e}"))
 }
 
 /// Runs one line; returns false to stop.
@@ -232,6 +251,61 @@ async fn command(handle: &NodeHandle, line: &str) -> bool {
                     say(&format!("history: {} {text}", chat_key(from)));
                 }
                 say(&format!("end: history {}", list.len()));
+            }
+            "/group" => {
+                let (name, keys) = rest
+                    .split_once(' ')
+                    .ok_or_else(|| "usage: /group <name> <key>[,<key>…]".to_owned())?;
+                let members = keys
+                    .split(',')
+                    .map(|k| parse_key(k.trim()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let before: Vec<_> = handle
+                    .groups()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .map(|g| g.id().clone())
+                    .collect();
+                handle
+                    .command(status::chat::Command::CreateGroup {
+                        name: name.to_owned(),
+                        members,
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
+                for g in handle.groups().await.map_err(|e| e.to_string())? {
+                    if !before.contains(g.id()) {
+                        say(&format!("group: {} {}", g.id(), g.name()));
+                    }
+                }
+            }
+            "/join" => {
+                let id = parse_group(rest)?;
+                handle
+                    .command(status::chat::Command::Group {
+                        id,
+                        event: status::chat::GroupEventKind::MemberJoined,
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
+                say(&format!("joined: {rest}"));
+            }
+            "/gmsg" => {
+                let (id, text) = rest
+                    .split_once(' ')
+                    .ok_or_else(|| "usage: /gmsg <group-id> <text>".to_owned())?;
+                let ids = handle
+                    .command(status::chat::Command::SendText {
+                        chat: ChatId::Group(parse_group(id)?),
+                        text: text.trim().to_owned(),
+                        reply_to: None,
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
+                for id in ids {
+                    say(&format!("sent: {}", hex(&id)));
+                }
             }
             other => return Err(format!("unknown command {other}; type /help")),
         }

@@ -235,3 +235,88 @@ fn two_accounts_chat_and_survive_sigkill() {
         }
     }
 }
+
+/// Waits on `p` for a group message with this text; returns the sender's chat key.
+fn expect_gmessage(p: &mut Proc, group: &str, text: &str) -> String {
+    loop {
+        let line = p.expect("gmessage: ");
+        let mut parts = line.splitn(3, ' ');
+        let (g, from, t) = (
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or("").to_owned(),
+            parts.next().unwrap_or(""),
+        );
+        if g == group && t == text {
+            return from;
+        }
+    }
+}
+
+#[test]
+fn three_accounts_group_chat_survives_sigkill() {
+    let root = tempfile::tempdir().unwrap();
+    let dirs: Vec<_> = ["alice", "bob", "carol"]
+        .iter()
+        .map(|n| root.path().join(n))
+        .collect();
+    init(&dirs[0], "Alice");
+    init(&dirs[1], "Bob");
+    init(&dirs[2], "Carol");
+    let (mut alice, a_addr, a_key, a_code) = start("alice", &dirs[0], None);
+    let (mut bob, _, b_key, b_code) = start("bob", &dirs[1], Some(&a_addr));
+    let (mut carol, _, c_key, _) = start("carol", &dirs[2], Some(&a_addr));
+
+    // Everyone becomes everyone's contact.
+    bob.send(&format!("/add {a_code} hi"));
+    assert!(alice.expect("request: ").starts_with(&b_key));
+    alice.send(&format!("/accept {b_key}"));
+    assert_eq!(bob.expect("contact: "), a_key);
+    carol.send(&format!("/add {a_code} hi"));
+    assert!(alice.expect("request: ").starts_with(&c_key));
+    alice.send(&format!("/accept {c_key}"));
+    assert_eq!(carol.expect("contact: "), a_key);
+    carol.send(&format!("/add {b_code} hi"));
+    assert!(bob.expect("request: ").starts_with(&c_key));
+    bob.send(&format!("/accept {c_key}"));
+    assert_eq!(carol.expect("contact: "), b_key);
+
+    // Alice makes a group; Bob and Carol join.
+    alice.send(&format!("/group friends {b_key},{c_key}"));
+    let group = alice.expect("group: ");
+    let group = group.split_whitespace().next().unwrap().to_owned();
+    for p in [&mut bob, &mut carol] {
+        assert!(p.expect("group-invite: ").starts_with(&group));
+        p.send(&format!("/join {group}"));
+        p.expect("joined: ");
+    }
+    // Messages go to members who joined: wait until Alice has seen both joins.
+    for _ in 0..2 {
+        assert_eq!(alice.expect("group-updated: "), group);
+    }
+
+    alice.send(&format!("/gmsg {group} hello group"));
+    assert_eq!(expect_gmessage(&mut bob, &group, "hello group"), a_key);
+    assert_eq!(expect_gmessage(&mut carol, &group, "hello group"), a_key);
+    bob.send(&format!("/gmsg {group} hi from bob"));
+    assert_eq!(expect_gmessage(&mut alice, &group, "hi from bob"), b_key);
+    assert_eq!(expect_gmessage(&mut carol, &group, "hi from bob"), b_key);
+
+    // Carol is killed; Alice writes; Carol comes back and gets it, group intact.
+    carol.kill();
+    alice.send(&format!("/gmsg {group} while carol was away"));
+    alice.expect("sent: ");
+    let (mut carol, _, _, _) = start("carol", &dirs[2], Some(&a_addr));
+    assert_eq!(
+        expect_gmessage(&mut carol, &group, "while carol was away"),
+        a_key
+    );
+    carol.send(&format!("/gmsg {group} back in the group"));
+    assert_eq!(
+        expect_gmessage(&mut alice, &group, "back in the group"),
+        c_key
+    );
+    assert_eq!(
+        expect_gmessage(&mut bob, &group, "back in the group"),
+        c_key
+    );
+}

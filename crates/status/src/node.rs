@@ -141,6 +141,15 @@ pub enum NodeEvent {
         /// By.
         to: IdentityPublicKey,
     },
+    /// A contact added us to a group chat.
+    GroupInvitation {
+        /// The group.
+        group: status_chat::GroupId,
+        /// By whom.
+        from: IdentityPublicKey,
+    },
+    /// A group chat changed (members, name, admins), or was created.
+    GroupUpdated(status_chat::GroupId),
     /// Missed messages were fetched from a store peer.
     HistoryFetched {
         /// How many messages the store returned.
@@ -163,6 +172,7 @@ enum Request {
     Chat(Box<Command>, Reply<Vec<MessageId>>),
     Messages(ChatId, Reply<Vec<(IdentityPublicKey, String)>>),
     Contacts(Reply<Vec<status_chat::Contact>>),
+    Groups(Reply<Vec<status_chat::GroupChat>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -398,6 +408,11 @@ impl NodeHandle {
         self.ask(|r| Request::Messages(chat, r)).await
     }
 
+    /// Every group chat we know.
+    pub async fn groups(&self) -> Result<Vec<status_chat::GroupChat>, NodeError> {
+        self.ask(Request::Groups).await
+    }
+
     /// Every known contact, with its state.
     pub async fn contacts(&self) -> Result<Vec<status_chat::Contact>, NodeError> {
         self.ask(Request::Contacts).await
@@ -504,6 +519,9 @@ impl Task {
                     .map(|m| (m.sender, m.text))
                     .collect();
                 let _ = reply.send(Ok(list));
+            }
+            Request::Groups(reply) => {
+                let _ = reply.send(Ok(self.chat.store().groups()));
             }
             Request::Contacts(reply) => {
                 let _ = reply.send(Ok(self.chat.store().contacts()));
@@ -628,6 +646,10 @@ impl Task {
                     })
                 }
                 status_chat::Event::Delivered { id, to } => Some(NodeEvent::Delivered { id, to }),
+                status_chat::Event::GroupInvitation { group, from } => {
+                    Some(NodeEvent::GroupInvitation { group, from })
+                }
+                status_chat::Event::GroupUpdated { group } => Some(NodeEvent::GroupUpdated(group)),
                 status_chat::Event::DeliveryFailed { id, to } => {
                     Some(NodeEvent::DeliveryFailed { id, to })
                 }
