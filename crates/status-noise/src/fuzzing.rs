@@ -201,3 +201,30 @@ pub fn handshake(data: &[u8]) {
         }
     }
 }
+
+/// cargo-fuzz target `stored`: arbitrary bytes as a stored transport session (what a
+/// node reads back from its database) and as a pairing QR string (what a camera reads).
+/// A restored session serializes to bytes that restore to the same session; a parsed
+/// QR prints to a string that parses to the same QR.
+pub fn stored(data: &[u8]) {
+    if let Ok(s) = crate::TransportSession::from_bytes(data) {
+        let once = s.to_bytes();
+        let Ok(again) = crate::TransportSession::from_bytes(&once) else {
+            panic!("a serialized session does not restore");
+        };
+        if again.to_bytes() != once {
+            panic!("restore/serialize is not stable");
+        }
+    }
+    if let Ok(text) = core::str::from_utf8(data)
+        && let Ok(qr) = text.parse::<crate::Qr>()
+    {
+        let printed = qr.to_string();
+        let Ok(again) = printed.parse::<crate::Qr>() else {
+            panic!("a printed QR does not parse");
+        };
+        if again.to_string() != printed {
+            panic!("QR print/parse is not stable");
+        }
+    }
+}
