@@ -451,6 +451,9 @@ impl Task {
                     let Some(request) = request else { break };
                     if let Some(done) = self.handle_request(request).await {
                         self.relay.shutdown().await;
+                        // Close the database (and release its lock) before answering, so
+                        // the account can be opened again as soon as shutdown returns.
+                        drop(self);
                         let _ = done.send(());
                         return;
                     }
