@@ -16,6 +16,7 @@ mod config;
 mod demo;
 mod error;
 mod logging;
+mod oneshot;
 mod output;
 mod passphrase;
 mod run;
@@ -95,6 +96,44 @@ enum Command {
     /// Play a first contact and a conversation between two accounts on this machine
     /// (temporary directories, two Waku nodes on loopback), printing each step.
     Demo,
+    /// Add a contact (by contact code or chat key) and send a contact request.
+    Add {
+        /// A contact code (`status-rs://contact/…`, what the QR code carries) or a chat key.
+        target: String,
+        /// The text sent with the request.
+        #[arg(long, default_value = "Hi!")]
+        intro: String,
+        #[command(flatten)]
+        net: NetArgs,
+    },
+    /// List contact requests waiting for an answer.
+    Requests,
+    /// Accept a contact request.
+    Accept {
+        /// The requester's chat key.
+        chat_key: String,
+        #[command(flatten)]
+        net: NetArgs,
+    },
+    /// List chats.
+    Chats,
+    /// Send a message to a contact.
+    Send {
+        /// The contact's chat key.
+        chat_key: String,
+        /// The text.
+        text: String,
+        #[command(flatten)]
+        net: NetArgs,
+    },
+    /// Show a conversation.
+    History {
+        /// A contact's chat key or a group id.
+        chat: String,
+        /// Show at most this many of the newest messages.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// Run the node with a line-mode chat on the terminal (type /help).
     Run {
         /// Listen on this address (repeatable; default from config.toml).
@@ -107,6 +146,17 @@ enum Command {
         #[arg(long, value_name = "MULTIADDR")]
         store_peer: Vec<String>,
     },
+}
+
+/// Network options of the one-shot commands.
+#[derive(Debug, Args)]
+struct NetArgs {
+    /// Connect to this peer (repeatable; config.toml's `bootstrap` too).
+    #[arg(long, value_name = "MULTIADDR")]
+    peer: Vec<String>,
+    /// Seconds to wait for the acknowledgement before stopping.
+    #[arg(long, default_value_t = 15)]
+    wait: u64,
 }
 
 /// Environment variable that makes `init` use cheap key-derivation parameters. Tests
@@ -162,6 +212,36 @@ fn run(cli: Cli) -> Result<(), CliError> {
             whoami::show(&account, qr_png.as_deref(), qr_svg.as_deref(), !no_qr)
         }
         Command::Demo => demo::run(),
+        Command::Requests => oneshot::requests(open_account(&cli.global, &dir)?),
+        Command::Chats => oneshot::chats(open_account(&cli.global, &dir)?),
+        Command::History { chat, limit } => {
+            oneshot::history(open_account(&cli.global, &dir)?, &chat, limit)
+        }
+        Command::Add { target, intro, net } => oneshot::networked(
+            open_account(&cli.global, &dir)?,
+            &config,
+            &net.peer,
+            oneshot::Action::Add { target, intro },
+            std::time::Duration::from_secs(net.wait),
+        ),
+        Command::Accept { chat_key, net } => oneshot::networked(
+            open_account(&cli.global, &dir)?,
+            &config,
+            &net.peer,
+            oneshot::Action::Accept(chat_key),
+            std::time::Duration::from_secs(net.wait),
+        ),
+        Command::Send {
+            chat_key,
+            text,
+            net,
+        } => oneshot::networked(
+            open_account(&cli.global, &dir)?,
+            &config,
+            &net.peer,
+            oneshot::Action::Send { to: chat_key, text },
+            std::time::Duration::from_secs(net.wait),
+        ),
         Command::Run {
             listen,
             peer,

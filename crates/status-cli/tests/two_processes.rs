@@ -320,3 +320,68 @@ fn three_accounts_group_chat_survives_sigkill() {
         c_key
     );
 }
+
+fn oneshot(dir: &Path, args: &[&str]) -> String {
+    let out = base(dir).args(args).stdin(Stdio::null()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn one_shot_commands_against_a_running_node() {
+    let root = tempfile::tempdir().unwrap();
+    let (a_dir, b_dir) = (root.path().join("alice"), root.path().join("bob"));
+    init(&a_dir, "Alice");
+    init(&b_dir, "Bob");
+    // Bob's one-shot commands listen on loopback only.
+    std::fs::write(
+        b_dir.join("config.toml"),
+        "listen = [\"/ip4/127.0.0.1/tcp/0\"]\n",
+    )
+    .unwrap();
+    let (mut alice, a_addr, a_key, a_code) = start("alice", &a_dir, None);
+
+    let out = oneshot(
+        &b_dir,
+        &["add", &a_code, "--intro", "one shot", "--peer", &a_addr],
+    );
+    assert!(out.contains("Contact request sent"), "{out}");
+    let request = alice.expect("request: ");
+    assert!(request.ends_with("one shot"), "{request}");
+    let b_key = request.split_whitespace().next().unwrap().to_owned();
+    alice.send(&format!("/accept {b_key}"));
+    alice.expect("accepted: ");
+
+    // Bob picks up the acceptance and sends; Alice gets the message.
+    let out = oneshot(
+        &b_dir,
+        &[
+            "send",
+            &a_key,
+            "hello from a one-shot",
+            "--peer",
+            &a_addr,
+            "--wait",
+            "90",
+        ],
+    );
+    assert!(out.contains("Delivered."), "{out}");
+    loop {
+        if alice.expect("message: ") == format!("{b_key} hello from a one-shot") {
+            break;
+        }
+    }
+    let chats = oneshot(&b_dir, &["chats"]);
+    assert!(
+        chats.contains(&a_key) && chats.contains("Mutual"),
+        "{chats}"
+    );
+    let history = oneshot(&b_dir, &["history", &a_key]);
+    assert!(history.contains("me: hello from a one-shot"), "{history}");
+    let requests = oneshot(&a_dir.join("nowhere"), &["--help"]);
+    assert!(requests.contains("requests"));
+}
