@@ -208,8 +208,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
             qr_svg,
             no_qr,
         } => {
-            let account = open_account(&cli.global, &dir)?;
-            whoami::show(&account, qr_png.as_deref(), qr_svg.as_deref(), !no_qr)
+            let mut account = open_account(&cli.global, &dir)?;
+            whoami::show(&mut account, qr_png.as_deref(), qr_svg.as_deref(), !no_qr)
         }
         Command::Demo => demo::run(),
         Command::Requests => oneshot::requests(open_account(&cli.global, &dir)?),

@@ -9,12 +9,6 @@ use status::account::Account;
 use crate::error::CliError;
 use crate::output;
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     std::fs::write(path, bytes).map_err(|source| CliError::Io {
         path: path.to_path_buf(),
@@ -23,12 +17,13 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
 }
 
 pub(crate) fn show(
-    account: &Account,
+    account: &mut Account,
     qr_png: Option<&Path>,
     qr_svg: Option<&Path>,
     draw_qr: bool,
 ) -> Result<(), CliError> {
-    let code = account.contact_code(now_ms())?;
+    let (code, installation) =
+        status::node::contact_code(account).map_err(|e| CliError::Other(e.to_string()))?;
     let uri = code.to_uri();
     let qr = code
         .to_qr()
@@ -41,7 +36,7 @@ pub(crate) fn show(
     if !account.display_name().is_empty() {
         let _ = writeln!(out, "Display name:  {}", account.display_name());
     }
-    let _ = writeln!(out, "Installation:  {}", account.installation_id());
+    let _ = writeln!(out, "Installation:  {}", installation);
     if terminal {
         let _ = writeln!(out, "Identicon:");
         for line in account.identicon().to_ansi().lines() {

@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 
 use rand::CryptoRng;
 use status_identity::{
-    Alias, ChatKey, ContactCode, ContactCodeError, EmojiHash, Identicon, IdentityKeyPair,
-    IdentityPublicKey, Mnemonic, RecoveryError, WordCount,
+    Alias, ChatKey, ContactCodeError, EmojiHash, Identicon, IdentityKeyPair, IdentityPublicKey,
+    Mnemonic, RecoveryError, WordCount,
 };
-use status_x3dh::{InstallationId, SignedPreKeyPair, VerifiedBundle};
+use status_x3dh::{InstallationId, SignedPreKeyPair};
 use zeroize::Zeroizing;
 
 use crate::store::{KdfParams, OpenError, Passphrase, Store, StoreError};
@@ -315,12 +315,14 @@ impl Account {
         Identicon::new(self.identity.public_key())
     }
 
-    /// This device's installation id.
+    /// An installation id made at account creation (reserved; the node's sessions
+    /// keep their own, see [`crate::node::contact_code`]).
     pub fn installation_id(&self) -> &InstallationId {
         &self.installation
     }
 
-    /// This device's signed prekey pair.
+    /// A signed prekey made at account creation (reserved; the node's sessions keep
+    /// their own).
     pub fn prekey(&self) -> &SignedPreKeyPair {
         &self.prekey
     }
@@ -336,28 +338,6 @@ impl Account {
             .transaction(|tx| tx.kv_put(NS, KEY_DISPLAY_NAME, name.as_bytes()))?;
         self.display_name = name.to_owned();
         Ok(())
-    }
-
-    /// Our X3DH bundle (one installation), signed now (`now_ns`, unix nanoseconds).
-    pub fn bundle(&self, now_ns: i64) -> Result<VerifiedBundle, AccountError> {
-        VerifiedBundle::sign(
-            &self.identity,
-            [(self.installation.clone(), self.prekey.public())],
-            now_ns,
-        )
-        .map_err(|_| AccountError::Damaged("cannot sign the prekey bundle"))
-    }
-
-    /// Our contact code (what the QR code carries): identity, display name and bundle,
-    /// signed now (`now_ms`, unix milliseconds).
-    pub fn contact_code(&self, now_ms: i64) -> Result<ContactCode, AccountError> {
-        let bundle = self.bundle(now_ms.saturating_mul(1_000_000))?.encode();
-        Ok(ContactCode::new(
-            &self.identity,
-            &self.display_name,
-            &bundle,
-            now_ms,
-        )?)
     }
 
     /// The database, for the layers' stores.
@@ -454,24 +434,5 @@ mod tests {
             Account::open(&root.path().join("none"), &pass),
             Err(AccountError::NoAccount(_))
         ));
-    }
-
-    #[test]
-    fn contact_code_round_trips_and_carries_a_valid_bundle() {
-        let mut rng = ChaCha20Rng::seed_from_u64(12);
-        let root = tempfile::tempdir().unwrap();
-        let (account, _) = Account::create(root.path(), &"pw".into(), fast(), &mut rng).unwrap();
-        let now_ms = 1_700_000_000_000;
-        let code = account.contact_code(now_ms).unwrap();
-        let parsed = ContactCode::from_uri(&code.to_uri()).unwrap();
-        assert_eq!(parsed.identity(), account.public_key());
-        assert_eq!(parsed.display_name(), "Alice");
-        let bundle = status_x3dh::Bundle::decode(parsed.bundle())
-            .unwrap()
-            .verify(&status_x3dh::BundlePolicy::default(), now_ms * 1_000_000)
-            .unwrap();
-        assert_eq!(bundle.identity(), account.public_key());
-        assert!(bundle.prekey(account.installation_id()).is_some());
-        code.to_qr().unwrap();
     }
 }

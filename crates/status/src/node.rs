@@ -224,42 +224,12 @@ pub async fn start(
     };
     let mut rng = StdRng::from_rng(&mut rand::rng());
     let identity = IdentityKeyPair::from_secret_bytes(&account.identity().to_secret_bytes());
-    let (session_store, chat_store, last_online) = account.store_mut().transaction(|tx| {
-        let (s, c) = persist::load(tx)?;
-        let last = tx
-            .kv_get(NS_NODE, KEY_LAST_ONLINE)?
-            .and_then(|v| v.as_slice().try_into().ok().map(u64::from_be_bytes));
-        Ok::<_, StoreError>((s, c, last))
-    })?;
-    let copy = IdentityKeyPair::from_secret_bytes(&identity.to_secret_bytes());
-    let now_ns = ms_to_ns(now_ms());
-    let (manager, session_store) = if session_store.has_device() {
-        let manager = SessionManager::restore(
-            copy,
-            status_sessions::Config::default(),
-            &session_store,
-            now_ns,
-        )
-        .map_err(|e| NodeError::Sessions(e.to_string()))?;
-        (manager, session_store)
-    } else {
-        let (manager, changes) = SessionManager::new(
-            &mut rng,
-            copy,
-            status_sessions::Config::default(),
-            DeviceInfo::default(),
-            now_ns,
-        )
-        .map_err(|e| NodeError::Sessions(e.to_string()))?;
-        let mut store = session_store;
-        changes
-            .apply(&mut store)
-            .map_err(|e| NodeError::Sessions(e.to_string()))?;
-        (manager, store)
-    };
-    account
-        .store_mut()
-        .transaction(|tx| persist::persist(tx, &session_store, &[]))?;
+    let Restored {
+        manager,
+        sessions: session_store,
+        chat: chat_store,
+        last_online,
+    } = restore(&mut account, &mut rng)?;
     let (relay, relay_events) = waku_relay::Node::start(relay_config)
         .await
         .map_err(|e| NodeError::Relay(e.to_string()))?;
@@ -287,6 +257,7 @@ pub async fn start(
         chat,
         sessions,
         own,
+        display_name: config.display_name.clone(),
         account,
         rng,
         events: ev_tx,
@@ -303,6 +274,76 @@ pub async fn start(
         },
         ev_rx,
     ))
+}
+
+/// What the account database holds for a node.
+struct Restored {
+    manager: SessionManager,
+    sessions: RecordingSessionStore,
+    chat: status_chat::MemoryStore,
+    last_online: Option<u64>,
+}
+
+/// Loads the layers' state from the account; the first time, creates this device's
+/// session state (installation id, signed prekey) and saves it.
+fn restore(account: &mut Account, rng: &mut StdRng) -> Result<Restored, NodeError> {
+    let (session_store, chat_store, last_online) = account.store_mut().transaction(|tx| {
+        let (s, c) = persist::load(tx)?;
+        let last = tx
+            .kv_get(NS_NODE, KEY_LAST_ONLINE)?
+            .and_then(|v| v.as_slice().try_into().ok().map(u64::from_be_bytes));
+        Ok::<_, StoreError>((s, c, last))
+    })?;
+    let copy = IdentityKeyPair::from_secret_bytes(&account.identity().to_secret_bytes());
+    let now_ns = ms_to_ns(now_ms());
+    let (manager, session_store) = if session_store.has_device() {
+        let manager = SessionManager::restore(
+            copy,
+            status_sessions::Config::default(),
+            &session_store,
+            now_ns,
+        )
+        .map_err(|e| NodeError::Sessions(e.to_string()))?;
+        (manager, session_store)
+    } else {
+        let (manager, changes) = SessionManager::new(
+            rng,
+            copy,
+            status_sessions::Config::default(),
+            DeviceInfo::default(),
+            now_ns,
+        )
+        .map_err(|e| NodeError::Sessions(e.to_string()))?;
+        let mut store = session_store;
+        changes
+            .apply(&mut store)
+            .map_err(|e| NodeError::Sessions(e.to_string()))?;
+        (manager, store)
+    };
+    account
+        .store_mut()
+        .transaction(|tx| persist::persist(tx, &session_store, &[]))?;
+    Ok(Restored {
+        manager,
+        sessions: session_store,
+        chat: chat_store,
+        last_online,
+    })
+}
+
+/// The account's contact code (identity, display name and this device's current prekey
+/// bundle, as the node uses it), signed now, without starting a node. Creates the
+/// device's session state the first time.
+pub fn contact_code(account: &mut Account) -> Result<(ContactCode, String), NodeError> {
+    let mut rng = StdRng::from_rng(&mut rand::rng());
+    let restored = restore(account, &mut rng)?;
+    let code = ContactCode::new(
+        account.identity(),
+        account.display_name(),
+        &restored.manager.bundle().encode(),
+        i64::try_from(now_ms()).unwrap_or(i64::MAX),
+    )?;
+    Ok((code, restored.manager.installation_id().to_string()))
 }
 
 const NS_NODE: &str = "node";
@@ -434,6 +475,7 @@ struct Task {
     chat: Chat<status_chat::MemoryStore>,
     sessions: X3dhSessions<RecordingSessionStore>,
     own: IdentityKeyPair,
+    display_name: String,
     account: Account,
     rng: StdRng,
     events: mpsc::Sender<NodeEvent>,
@@ -487,7 +529,7 @@ impl Task {
                 let now = now_ms();
                 let code = ContactCode::new(
                     self.chat_identity(),
-                    "",
+                    &self.display_name,
                     &self.sessions.bundle_bytes(),
                     i64::try_from(now).unwrap_or(i64::MAX),
                 )
