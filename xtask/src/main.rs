@@ -39,6 +39,8 @@ fn dispatch() -> Result<()> {
         "ci" => ci(),
         "fuzz" => fuzz::main(&root(), &args[1..]),
         "sim" => xtask::sim::main(&args[1..]),
+        "soak" => soak::main(&root(), &args[1..]),
+        "soak-node" => soak::node_main(&args[1..]),
         "layers" => layers(),
         "vectors" => match args.get(1).map(String::as_str) {
             Some("sessions") => vectors_sessions::write(&root()),
@@ -68,7 +70,8 @@ fn usage() {
          vectors x3dh       write status-x3dh's known-answer vectors\n  \
          vectors [--check]  write (or check) every vector of the stack into docs/vectors/\n  \
          fuzz [--seconds N] [--target T] [--package P] [--ci] [--list]   run the fuzz targets\n  \
-         sim [--ci] [--seed S] [--nodes N] [--loss P] ...   deterministic network simulator"
+         sim [--ci] [--seed S] [--nodes N] [--loss P] ...   deterministic network simulator\n  \
+         soak [--ci] [--nodes N] [--seconds S] [--kill-every K]   real nodes on loopback with kills"
     );
 }
 
@@ -149,6 +152,9 @@ fn ci() -> Result<()> {
     eprintln!("==> sim (fixed seeds: loss, partitions, crashes, skew)");
     xtask::sim::main(&["--ci".to_owned()])?;
 
+    eprintln!("==> soak (short: 10 nodes, 60 s, kills and restarts)");
+    soak::main(&root(), &["--ci".to_owned()])?;
+
     eprintln!("==> interop noise (status-noise against @waku/noise)");
     interop_noise::run(&root())?;
 
@@ -191,3 +197,4 @@ fn layers() -> Result<()> {
 mod fuzz;
 mod interop_noise;
 mod interop_relay;
+mod soak;
