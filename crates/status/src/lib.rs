@@ -10,10 +10,11 @@
 //! layers are re-exported for programs that need more: [`identity`], [`x3dh`],
 //! [`noise`], [`sessions`], [`chat`] and [`relay`].
 //!
-//! Not done yet: a `Node::builder()` with the full async API of the issue (groups,
-//! replies, edits, deletes and reactions are reachable only through
-//! [`node::NodeHandle::command`]; history paging goes through the store), and no fixed
-//! public bootstrap peers exist.
+//! Start a node with [`node::Node::builder`]: it creates, restores or opens the account
+//! and returns a handle with the async API (contact code, add contact, accept or decline
+//! requests, send text, reply, edit, delete, react, group chats, paged history) and a
+//! stream of [`node::NodeEvent`]s. No fixed public bootstrap peers exist: give the
+//! peers to dial.
 //!
 //! # Example
 //!

@@ -104,6 +104,181 @@ pub enum NodeError {
     /// The node has stopped.
     #[error("the node has stopped")]
     Stopped,
+    /// The account could not be created, restored or opened.
+    #[error(transparent)]
+    Account(#[from] crate::account::AccountError),
+    /// The builder lacks a setting it needs.
+    #[error("{0}")]
+    Config(&'static str),
+}
+
+/// A running node: the handle that [`Node::builder`] gives.
+pub type Node = NodeHandle;
+
+/// Builds and starts a [`Node`]: the account's data directory and passphrase, where to
+/// listen, whom to dial, the Waku cluster and shard, store peers and whether to serve
+/// store.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), status::node::NodeError> {
+/// use status::node::{Node, NodeEvent};
+/// use status::store::Passphrase;
+///
+/// let (node, mut events) = Node::builder()
+///     .data_dir("/path/to/account")
+///     .passphrase(Passphrase::from("correct horse battery staple"))
+///     .listen("/ip4/127.0.0.1/tcp/0".parse().expect("an address"))
+///     .open()
+///     .await?;
+/// println!("contact code: {}", node.contact_code().await?.to_uri());
+/// while let Some(event) = events.recv().await {
+///     if let NodeEvent::Message { text, .. } = event {
+///         println!("{text}");
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Default)]
+pub struct NodeBuilder {
+    data_dir: Option<std::path::PathBuf>,
+    passphrase: Option<crate::store::Passphrase>,
+    config: NodeConfig,
+    kdf: Option<crate::store::KdfParams>,
+}
+
+impl NodeHandle {
+    /// A builder for a node.
+    pub fn builder() -> NodeBuilder {
+        NodeBuilder::default()
+    }
+}
+
+impl NodeBuilder {
+    /// The account's data directory (default: the platform's, [`crate::paths`]).
+    pub fn data_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// The passphrase that unlocks the account database.
+    pub fn passphrase(mut self, passphrase: crate::store::Passphrase) -> Self {
+        self.passphrase = Some(passphrase);
+        self
+    }
+
+    /// An address to listen on (repeatable; default: any port on loopback).
+    pub fn listen(mut self, addr: Multiaddr) -> Self {
+        self.config.listen.push(addr);
+        self
+    }
+
+    /// A peer to connect to at start (repeatable).
+    pub fn bootstrap(mut self, addr: Multiaddr) -> Self {
+        self.config.bootstrap.push(addr);
+        self
+    }
+
+    /// The Waku cluster and shard: the pubsub topic is `/waku/2/rs/<cluster>/<shard>`
+    /// (default 16/32, what Status uses for 1:1 chats).
+    pub fn shard(mut self, cluster: u16, shard: u16) -> Self {
+        self.config.cluster = cluster;
+        self.config.shard = shard;
+        self
+    }
+
+    /// A peer serving store v3, asked for missed messages when it connects (repeatable;
+    /// the address must end in `/p2p/<peer id>`).
+    pub fn store_peer(mut self, addr: Multiaddr) -> Self {
+        self.config.store_peers.push(addr);
+        self
+    }
+
+    /// Whether this node keeps messages for others (serves store v3).
+    pub fn serve_store(mut self, serve: bool) -> Self {
+        self.config.serve_store = serve;
+        self
+    }
+
+    /// The display name sent with messages.
+    pub fn display_name(mut self, name: &str) -> Self {
+        self.config.display_name = name.to_owned();
+        self
+    }
+
+    /// Cheap key derivation for new accounts. Tests only: an account created so falls
+    /// to a dictionary attack at once.
+    #[doc(hidden)]
+    pub fn insecure_kdf_for_tests_only(mut self) -> Self {
+        self.kdf = Some(crate::store::KdfParams::INSECURE_FOR_TESTS_ONLY);
+        self
+    }
+
+    fn parts(&mut self) -> Result<(std::path::PathBuf, crate::store::Passphrase), NodeError> {
+        let dir = match self.data_dir.take() {
+            Some(dir) => dir,
+            None => crate::paths::default_data_dir().ok_or(NodeError::Config(
+                "no data directory given and no default found",
+            ))?,
+        };
+        let passphrase = self
+            .passphrase
+            .take()
+            .ok_or(NodeError::Config("no passphrase given"))?;
+        Ok((dir, passphrase))
+    }
+
+    fn options(&self) -> crate::account::CreateOptions {
+        let options = crate::account::CreateOptions::default()
+            .with_display_name(self.config.display_name.clone());
+        match self.kdf {
+            Some(kdf) => options.with_kdf(kdf),
+            None => options,
+        }
+    }
+
+    /// Opens the existing account and starts the node.
+    pub async fn open(mut self) -> Result<(NodeHandle, NodeEvents), NodeError> {
+        let (dir, passphrase) = self.parts()?;
+        let account = blocking(move || Account::open(&dir, &passphrase)).await??;
+        start(account, self.config).await
+    }
+
+    /// Creates a new account and starts the node; the recovery phrase is returned once,
+    /// for the user to write down (it is not stored).
+    pub async fn create(
+        mut self,
+    ) -> Result<(NodeHandle, NodeEvents, status_identity::Mnemonic), NodeError> {
+        let (dir, passphrase) = self.parts()?;
+        let options = self.options();
+        let (account, mnemonic) =
+            blocking(move || Account::create(&dir, &passphrase, options, &mut rand::rng()))
+                .await??;
+        let (node, events) = start(account, self.config).await?;
+        Ok((node, events, mnemonic))
+    }
+
+    /// Restores an account from its recovery phrase (same identity, new device) and
+    /// starts the node.
+    pub async fn restore(mut self, phrase: &str) -> Result<(NodeHandle, NodeEvents), NodeError> {
+        let (dir, passphrase) = self.parts()?;
+        let options = self.options();
+        let phrase = zeroize::Zeroizing::new(phrase.to_owned());
+        let account = blocking(move || {
+            Account::restore(&dir, &passphrase, &phrase, options, &mut rand::rng())
+        })
+        .await??;
+        start(account, self.config).await
+    }
+}
+
+/// Runs the key derivation (seconds of CPU) off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, NodeError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| NodeError::Config("the account task stopped"))
 }
 
 /// What happened, for the user.
@@ -171,6 +346,7 @@ enum Request {
     Dial(Multiaddr, Reply<()>),
     Chat(Box<Command>, Reply<Vec<MessageId>>),
     Messages(ChatId, Reply<Vec<(IdentityPublicKey, String)>>),
+    Page(ChatId, HistoryCursor, usize, Reply<HistoryPage>),
     Contacts(Reply<Vec<status_chat::Contact>>),
     Groups(Reply<Vec<status_chat::GroupChat>>),
     Shutdown(oneshot::Sender<()>),
@@ -195,6 +371,45 @@ impl std::fmt::Debug for NodeHandle {
 
 /// The events of a node.
 pub type NodeEvents = mpsc::Receiver<NodeEvent>;
+
+/// Most messages in one [`HistoryPage`].
+pub const MAX_HISTORY_PAGE: usize = 500;
+
+/// Where a history page starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryCursor {
+    /// The newest messages.
+    Latest,
+    /// The messages that sort before this position (from [`HistoryPage::next`]).
+    Before(usize),
+}
+
+/// A page of a chat's history, oldest first within the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryPage {
+    /// The messages, in display order (the order both sides agree on).
+    pub messages: Vec<status_chat::StoredMessage>,
+    /// The cursor of the next (older) page, if there is one.
+    pub next: Option<HistoryCursor>,
+}
+
+impl HistoryPage {
+    fn of(
+        all: Vec<status_chat::StoredMessage>,
+        cursor: HistoryCursor,
+        limit: usize,
+    ) -> HistoryPage {
+        let visible: Vec<_> = all.into_iter().filter(|m| !m.deleted).collect();
+        let end = match cursor {
+            HistoryCursor::Latest => visible.len(),
+            HistoryCursor::Before(position) => position.min(visible.len()),
+        };
+        let start = end.saturating_sub(limit.clamp(1, MAX_HISTORY_PAGE));
+        let next = (start > 0).then_some(HistoryCursor::Before(start));
+        let messages = visible.into_iter().skip(start).take(end - start).collect();
+        HistoryPage { messages, next }
+    }
+}
 
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -449,6 +664,124 @@ impl NodeHandle {
         self.ask(|r| Request::Messages(chat, r)).await
     }
 
+    /// One page of a chat's history, newest first from `cursor`
+    /// ([`HistoryCursor::Latest`] for the newest page). Deleted messages are skipped; at
+    /// most [`MAX_HISTORY_PAGE`] messages per page.
+    pub async fn history_page(
+        &self,
+        chat: ChatId,
+        cursor: HistoryCursor,
+        limit: usize,
+    ) -> Result<HistoryPage, NodeError> {
+        self.ask(|r| Request::Page(chat, cursor, limit, r)).await
+    }
+
+    /// Declines a contact request (locally: the requester is not told).
+    pub async fn decline(&self, from: IdentityPublicKey) -> Result<(), NodeError> {
+        self.command(Command::DeclineContact(from))
+            .await
+            .map(|_| ())
+    }
+
+    /// Sends a text to a chat (1:1 or group) as a reply to `reply_to`; returns its id.
+    pub async fn reply(
+        &self,
+        chat: ChatId,
+        reply_to: MessageId,
+        text: &str,
+    ) -> Result<Option<MessageId>, NodeError> {
+        Ok(self
+            .command(Command::SendText {
+                chat,
+                text: text.to_owned(),
+                reply_to: Some(reply_to),
+            })
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Sends a text to a group chat; returns its id.
+    pub async fn send_group_text(
+        &self,
+        group: status_chat::GroupId,
+        text: &str,
+    ) -> Result<Option<MessageId>, NodeError> {
+        Ok(self
+            .command(Command::SendText {
+                chat: ChatId::Group(group),
+                text: text.to_owned(),
+                reply_to: None,
+            })
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Edits one of our messages.
+    pub async fn edit(&self, id: MessageId, text: &str) -> Result<(), NodeError> {
+        self.command(Command::Edit {
+            id,
+            text: text.to_owned(),
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Deletes one of our messages (for everyone in the chat).
+    pub async fn delete(&self, id: MessageId) -> Result<(), NodeError> {
+        self.command(Command::Delete(id)).await.map(|_| ())
+    }
+
+    /// Reacts to a message with `emoji`, or takes the reaction back (`retract`).
+    pub async fn react(
+        &self,
+        id: MessageId,
+        emoji: status_chat::Emoji,
+        retract: bool,
+    ) -> Result<(), NodeError> {
+        self.command(Command::React { id, emoji, retract })
+            .await
+            .map(|_| ())
+    }
+
+    /// Creates a group chat with mutual contacts; returns its id.
+    pub async fn create_group(
+        &self,
+        name: &str,
+        members: Vec<IdentityPublicKey>,
+    ) -> Result<status_chat::GroupId, NodeError> {
+        let before: std::collections::BTreeSet<_> = self
+            .groups()
+            .await?
+            .into_iter()
+            .map(|g| g.id().clone())
+            .collect();
+        self.command(Command::CreateGroup {
+            name: name.to_owned(),
+            members,
+        })
+        .await?;
+        self.groups()
+            .await?
+            .into_iter()
+            .map(|g| g.id().clone())
+            .find(|id| !before.contains(id))
+            .ok_or(NodeError::Stopped)
+    }
+
+    /// Acts on a group chat: rename, add or remove members, join, leave, promote, step
+    /// down (the rules of 55 apply; a refused event is an error).
+    pub async fn group_event(
+        &self,
+        group: status_chat::GroupId,
+        event: status_chat::GroupEventKind,
+    ) -> Result<(), NodeError> {
+        self.command(Command::Group { id: group, event })
+            .await
+            .map(|_| ())
+    }
+
     /// Every group chat we know.
     pub async fn groups(&self) -> Result<Vec<status_chat::GroupChat>, NodeError> {
         self.ask(Request::Groups).await
@@ -564,6 +897,10 @@ impl Task {
                     .map(|m| (m.sender, m.text))
                     .collect();
                 let _ = reply.send(Ok(list));
+            }
+            Request::Page(chat, cursor, limit, reply) => {
+                let all = self.chat.messages(&chat);
+                let _ = reply.send(Ok(HistoryPage::of(all, cursor, limit)));
             }
             Request::Groups(reply) => {
                 let _ = reply.send(Ok(self.chat.store().groups()));
