@@ -37,6 +37,13 @@
 //! twice with [`Session::respond`] builds two equal sessions: the caller keeps one session
 //! per bundle id and installation.
 //!
+//! DH ratchet order (DESIGN.md rule 6): on a new ratchet key from the peer,
+//! [`Session::decrypt`] derives the receiving chain and decrypts; our new ratchet key pair
+//! and sending chain are generated at the next [`Session::encrypt`] (as Olm does), never
+//! for a message that failed to decrypt. The bytes sent are those of generating them right
+//! after the decryption with the same randomness; the stored state records the sending
+//! chain as pending, and a peer that is never answered costs no key generation.
+//!
 //! Performance: our ratchet public key is computed once per ratchet step (not per
 //! message); `KDF_CK` and the message key expansion run one-block HMAC-SHA256 straight on
 //! the SHA-256 compression function, with the pads of the constant all-zero HKDF salt

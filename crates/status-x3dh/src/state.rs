@@ -13,6 +13,10 @@
 //! skipped count u16 (<= 2000) | count x (ratchet key (32) | n u32 | message key (32)), oldest first
 //! ```
 //!
+//! No `SENDING` flag with `THEIRS` set means our sending chain is pending: after a new
+//! ratchet key from the peer, our new ratchet key pair and sending chain are made at our
+//! next send (see `Session::encrypt`), so such a state always has a receiving chain.
+//!
 //! Our ratchet public key is recomputed from its secret on load. The encoding holds
 //! secrets: it is returned in a zeroizing buffer.
 
@@ -67,6 +71,13 @@ pub enum Inconsistency {
     NoSendingPath,
     /// A skipped key is listed twice.
     DuplicateSkippedKey,
+    /// No receiving chain although a ratchet key of the peer was taken from a message: a
+    /// responder that knows a peer ratchet key, or a session whose sending chain is pending
+    /// (made at its next send, after a received message).
+    PendingWithoutReceiving,
+    /// The X3DH header is kept after a message from the peer was received (it is dropped at
+    /// the first one), or without the initiator's sending chain.
+    X3dhAfterReceive,
 }
 
 /// Why bytes are not a session state.
@@ -278,6 +289,19 @@ impl Session {
         }
         if sending.is_none() && their_ratchet.is_none() && role == Role::Initiator {
             return Err(StateError::Inconsistent(Inconsistency::NoSendingPath));
+        }
+        // A pending sending chain (no SENDING, THEIRS) exists only after a received message,
+        // which also made the receiving chain; a responder learns THEIRS only that way.
+        if their_ratchet.is_some()
+            && receiving.is_none()
+            && (sending.is_none() || role == Role::Responder)
+        {
+            return Err(StateError::Inconsistent(
+                Inconsistency::PendingWithoutReceiving,
+            ));
+        }
+        if x3dh.is_some() && (receiving.is_some() || sending.is_none()) {
+            return Err(StateError::Inconsistent(Inconsistency::X3dhAfterReceive));
         }
         Ok(Session {
             role,

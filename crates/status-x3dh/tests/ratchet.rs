@@ -381,3 +381,64 @@ fn debug_shows_no_secrets() {
     assert!(s.contains("Session"));
     let _ = NOW;
 }
+
+#[test]
+fn pending_sending_chain_is_stored_and_sends_the_same_bytes() {
+    let mut r = rng(28);
+    let (mut a, mut b) = pair(&mut r);
+    // Bob decrypted Alice's first message: his ratchet key and sending chain are pending.
+    let bytes = b.to_bytes().to_vec();
+    const RESPONDER: u8 = 1;
+    const SENDING: u8 = 2;
+    const THEIRS: u8 = 4;
+    const RECEIVING: u8 = 8;
+    assert_eq!(bytes[5], RESPONDER | THEIRS | RECEIVING);
+    let mut restored = Session::from_bytes(&bytes).unwrap();
+    assert_eq!(&restored.to_bytes()[..], &bytes[..]);
+    let sent = b.encrypt(&mut rng(29), b"reply").unwrap();
+    let sent_restored = restored.encrypt(&mut rng(29), b"reply").unwrap();
+    assert_eq!(sent.encode(), sent_restored.encode());
+    assert_eq!(b.to_bytes(), restored.to_bytes());
+    assert_eq!(b.to_bytes()[5], RESPONDER | SENDING | THEIRS | RECEIVING);
+    assert_eq!(a.decrypt(&sent).unwrap(), b"reply");
+
+    // Pending without the receiving chain: header (6), AD, bundle id, root key, our secret,
+    // previous n, their ratchet key, then the receiving chain (32 + 8).
+    let receiving_at = 6 + 64 + 32 + 32 + 32 + 4 + 32;
+    let mut pending = bytes[..receiving_at].to_vec();
+    pending.extend_from_slice(&bytes[receiving_at + 40..]);
+    pending[5] &= !RECEIVING;
+    assert_eq!(
+        Session::from_bytes(&pending).unwrap_err(),
+        StateError::Inconsistent(Inconsistency::PendingWithoutReceiving)
+    );
+    // The same for a responder that has a sending chain.
+    let b_bytes = b.to_bytes().to_vec();
+    let receiving_at = receiving_at + 32 + 4;
+    let mut no_receiving = b_bytes[..receiving_at].to_vec();
+    no_receiving.extend_from_slice(&b_bytes[receiving_at + 40..]);
+    no_receiving[5] &= !RECEIVING;
+    assert_eq!(
+        Session::from_bytes(&no_receiving).unwrap_err(),
+        StateError::Inconsistent(Inconsistency::PendingWithoutReceiving)
+    );
+}
+
+#[test]
+fn state_with_x3dh_header_and_receiving_chain_is_rejected() {
+    let mut r = rng(30);
+    let (a, _) = pair(&mut r);
+    // Alice has sent but not received: sending chain, their key (Bob's prekey), X3DH header.
+    let bytes = a.to_bytes().to_vec();
+    assert_eq!(bytes[5], 2 | 4 | 16);
+    let receiving_at = 6 + 64 + 32 + 32 + 32 + (32 + 4) + 4 + 32;
+    let mut both = bytes[..receiving_at].to_vec();
+    both.extend_from_slice(&[7; 32]);
+    both.extend_from_slice(&0u64.to_be_bytes());
+    both.extend_from_slice(&bytes[receiving_at..]);
+    both[5] |= 8;
+    assert_eq!(
+        Session::from_bytes(&both).unwrap_err(),
+        StateError::Inconsistent(Inconsistency::X3dhAfterReceive)
+    );
+}
