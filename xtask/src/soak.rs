@@ -444,6 +444,27 @@ pub fn main(root: &Path, args: &[String]) -> Result<()> {
     run(root, &cfg)
 }
 
+/// The path of this program, to start the nodes with. `cargo xtask ci` rebuilds xtask in
+/// its test step, which replaces the file of the running binary: the kernel then reports
+/// the old path with a " (deleted)" suffix, and the new file at the old path is the one
+/// to start.
+fn own_exe() -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    if exe.exists() {
+        return Ok(exe);
+    }
+    let text = exe.to_string_lossy();
+    if let Some(path) = text.strip_suffix(" (deleted)").map(PathBuf::from)
+        && path.exists()
+    {
+        return Ok(path);
+    }
+    bail!(
+        "cannot find this program's binary to start the nodes (was {})",
+        exe.display()
+    )
+}
+
 /// Runs the soak and prints the report; fails if a text is missing or duplicated.
 pub fn run(root: &Path, cfg: &SoakConfig) -> Result<()> {
     let base = std::env::var_os("CARGO_TARGET_DIR")
@@ -454,7 +475,7 @@ pub fn run(root: &Path, cfg: &SoakConfig) -> Result<()> {
     std::fs::create_dir_all(&base)?;
     let (tx, rx) = mpsc::channel();
     let mut c = Coord {
-        exe: std::env::current_exe()?,
+        exe: own_exe()?,
         procs: (0..cfg.nodes)
             .map(|i| Proc {
                 child: None,
