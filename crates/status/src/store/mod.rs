@@ -749,6 +749,15 @@ impl Tx<'_> {
                 r.get::<_, Vec<u8>>(2)?,
             ))
         })?;
+        self.open_messages(rows)
+    }
+
+    /// Opens sealed `(seq, message id row, body)` rows; a value that fails its tag is
+    /// [`StoreError::Corrupt`].
+    fn open_messages(
+        &self,
+        rows: impl Iterator<Item = rusqlite::Result<(i64, Vec<u8>, Vec<u8>)>>,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
         let mut out = Vec::new();
         for row in rows {
             let (seq, id_row, sealed) = row?;
@@ -776,19 +785,7 @@ impl Tx<'_> {
                 r.get::<_, Vec<u8>>(2)?,
             ))
         })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, id_row, sealed) = row?;
-            let body = self
-                .keys
-                .open("messages", &id_row, &sealed)
-                .ok_or(StoreError::Corrupt { table: "messages" })?;
-            out.push(StoredMessage {
-                seq: Seq(seq),
-                body,
-            });
-        }
-        Ok(out)
+        self.open_messages(rows)
     }
 
     /// How many messages `chat` has.
