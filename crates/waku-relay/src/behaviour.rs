@@ -1,15 +1,18 @@
 //! The libp2p side: [`Config`], the composed [`Behaviour`] and the transport.
 
 use libp2p::{
-    Multiaddr, StreamProtocol, Swarm, connection_limits, gossipsub, identify, identity::Keypair,
-    noise, ping, request_response, swarm::NetworkBehaviour, tcp, yamux,
+    Multiaddr, StreamProtocol, Swarm, Transport, connection_limits, core::upgrade, gossipsub,
+    identify, identity::Keypair, noise, ping, request_response, swarm::NetworkBehaviour, tcp,
+    yamux,
 };
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::metadata::{self, MetadataCodec};
 use crate::store::{self, Retention, StoreCodec};
 use crate::topic::PubsubTopic;
+use crate::transport::{Counted, TrafficCounters};
 use crate::validator::ValidatorConfig;
 
 /// The relay protocol id of 11/WAKU2-RELAY.
@@ -281,19 +284,41 @@ pub fn protocols() -> [StreamProtocol; 3] {
 
 /// A tokio swarm with Waku's transport: TCP (nodelay) + Noise + yamux or
 /// mplex (stock js-waku offers only mplex). Also used by the benches for the
-/// bare-gossipsub baseline, so both run on the same transport.
+/// bare-gossipsub baseline, so both run on the same transport. Bytes are
+/// counted as in [`build_swarm_counted`] (into counters nobody reads).
 pub fn build_swarm<B: NetworkBehaviour>(
     keypair: Keypair,
     idle_connection_timeout: Duration,
     behaviour: impl FnOnce(&Keypair) -> B,
 ) -> Result<Swarm<B>, BuildError> {
+    build_swarm_counted(
+        keypair,
+        idle_connection_timeout,
+        TrafficCounters::new(),
+        behaviour,
+    )
+}
+
+/// [`build_swarm`], counting every byte read and written on its TCP
+/// connections (below Noise) into `counters`.
+pub fn build_swarm_counted<B: NetworkBehaviour>(
+    keypair: Keypair,
+    idle_connection_timeout: Duration,
+    counters: Arc<TrafficCounters>,
+    behaviour: impl FnOnce(&Keypair) -> B,
+) -> Result<Swarm<B>, BuildError> {
+    let noise = noise::Config::new(&keypair).map_err(|e| BuildError::Transport(e.to_string()))?;
+    let transport = tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+        .map(move |s, _| Counted::new(s, counters))
+        .upgrade(upgrade::Version::V1Lazy)
+        .authenticate(noise)
+        .multiplex(upgrade::SelectUpgrade::new(
+            yamux::Config::default(),
+            libp2p_mplex::Config::default(),
+        ));
     Ok(libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            (yamux::Config::default, libp2p_mplex::Config::default),
-        )
+        .with_other_transport(|_| transport)
         .map_err(|e| BuildError::Transport(e.to_string()))?
         .with_behaviour(behaviour)
         .map_err(|e| BuildError::Transport(e.to_string()))?

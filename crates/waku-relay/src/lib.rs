@@ -23,7 +23,10 @@
 //!   high rates and reports failures as events);
 //! - [`store::Archive`]: an SQLite archive (retention, paging with cursors,
 //!   time and content-topic filters) that a node serves with
-//!   [`Config::store`], and a client ([`Node::store_query`]).
+//!   [`Config::store`], and a client ([`Node::store_query`]);
+//! - byte counters: [`Node::traffic`] reads, without a round trip, the bytes
+//!   the node's connections read and wrote (below Noise) and the encoded
+//!   sizes of the messages it published and received ([`Traffic`]).
 //!
 //! Not done here: RLN (17), filter (12), light push (19), discv5 (33), peer
 //! exchange (34), websocket transport. This crate knows nothing of Status; the
@@ -106,12 +109,14 @@ pub mod metadata;
 pub mod node;
 pub mod store;
 pub mod topic;
+pub mod transport;
 pub mod validator;
 
 pub use behaviour::{Behaviour, BehaviourEvent, BuildError, Config, StoreConfig};
 pub use message::{MessageError, MessageHash, WakuMessage, message_hash};
 pub use node::{Event, Events, Node, PublishError, PublishOutcome, QueryError, Stats};
 pub use topic::{ContentTopic, PubsubTopic, TopicError, autoshard, autoshard_index};
+pub use transport::Traffic;
 pub use validator::{RejectReason, Validator, ValidatorConfig, ValidatorStats};
 
 #[allow(

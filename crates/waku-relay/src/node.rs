@@ -6,14 +6,16 @@ use libp2p::{
     Multiaddr, PeerId, Swarm, gossipsub, identity::Keypair, request_response, swarm::SwarmEvent,
 };
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::behaviour::{Behaviour, BehaviourEvent, BuildError, Config, build_swarm};
+use crate::behaviour::{Behaviour, BehaviourEvent, BuildError, Config, build_swarm_counted};
 use crate::message::{MessageError, MessageHash, WakuMessage};
 use crate::metadata::Metadata;
 use crate::store::{Archive, StoreQuery, StoreResponse};
 use crate::topic::PubsubTopic;
+use crate::transport::{Traffic, TrafficCounters};
 use crate::validator::{RejectReason, Validator, ValidatorStats};
 
 /// Most store queries this node waits on at once.
@@ -223,6 +225,7 @@ pub struct Node {
     max_message_size: usize,
     control: mpsc::Sender<Control>,
     publish: mpsc::Sender<Publish>,
+    traffic: Arc<TrafficCounters>,
 }
 
 /// The receiving end of a node's events. A slow reader pauses the node.
@@ -250,7 +253,13 @@ impl Node {
             .unwrap_or_else(Keypair::generate_ed25519);
         let peer_id = keypair.public().to_peer_id();
         let behaviour = Behaviour::new(&keypair, &config)?;
-        let mut swarm = build_swarm(keypair, config.idle_connection_timeout, |_| behaviour)?;
+        let traffic = TrafficCounters::new();
+        let mut swarm = build_swarm_counted(
+            keypair,
+            config.idle_connection_timeout,
+            traffic.clone(),
+            |_| behaviour,
+        )?;
         let archive = match &config.store {
             None => None,
             Some(s) => Some(match &s.path {
@@ -302,6 +311,7 @@ impl Node {
             events: event_tx,
             stats: Stats::default(),
             connected: HashSet::new(),
+            traffic: traffic.clone(),
         };
         for t in &config.pubsub_topics {
             driver.subscribe(t);
@@ -315,6 +325,7 @@ impl Node {
                 max_message_size: config.validator.max_message_size,
                 control: control_tx,
                 publish: publish_tx,
+                traffic,
             },
             event_rx,
         ))
@@ -460,6 +471,13 @@ impl Node {
         rx.await.ok()
     }
 
+    /// Bytes this node's connections read and wrote so far, and the encoded
+    /// sizes of the messages it published and received: read from shared
+    /// counters, no round trip to the node task (works after it stopped too).
+    pub fn traffic(&self) -> Traffic {
+        self.traffic.snapshot()
+    }
+
     /// Stops the node task.
     pub async fn shutdown(&self) {
         let _ = self.control.send(Control::Shutdown).await;
@@ -485,6 +503,7 @@ struct Driver {
     events: mpsc::Sender<Event>,
     stats: Stats,
     connected: HashSet<PeerId>,
+    traffic: Arc<TrafficCounters>,
 }
 
 impl Driver {
@@ -641,6 +660,7 @@ impl Driver {
         {
             Ok(_) => {
                 self.stats.published += 1;
+                self.traffic.add_published(data.len());
                 if self.archive.is_some()
                     && let Ok(msg) = WakuMessage::decode(&data, usize::MAX)
                 {
@@ -694,6 +714,7 @@ impl Driver {
                     sent += 1;
                     self.pending_len -= 1;
                     self.stats.published += 1;
+                    self.traffic.add_published(data.len());
                     if self.archive.is_some()
                         && let Ok(msg) = WakuMessage::decode(&data, usize::MAX)
                     {
@@ -874,6 +895,7 @@ impl Driver {
                         let topic_str = message.topic.as_str();
                         let hash = msg.hash(topic_str);
                         self.archive(topic_str, &msg);
+                        self.traffic.add_received(message.data.len());
                         (
                             gossipsub::MessageAcceptance::Accept,
                             Event::Message {

@@ -443,3 +443,52 @@ async fn store_query_with_paging_and_filters() {
         .collect();
     assert_eq!(payloads, vec![4, 7, 10]);
 }
+
+#[tokio::test]
+async fn traffic_counters_grow_with_a_message() {
+    let (a, mut ea) = node(Config::default()).await;
+    let (b, mut eb) = node(Config::default()).await;
+    b.dial(a.dial_addr().unwrap()).await.unwrap();
+    wait_for(&mut ea, |e| {
+        matches!(e, Event::Subscribed { .. }).then_some(())
+    })
+    .await;
+    wait_for(&mut eb, |e| {
+        matches!(e, Event::Subscribed { .. }).then_some(())
+    })
+    .await;
+    let (a0, b0) = (a.traffic(), b.traffic());
+    // Setup (Noise, identify, metadata, subscriptions) went over the wire.
+    assert!(a0.bytes_in > 0 && a0.bytes_out > 0 && b0.bytes_in > 0 && b0.bytes_out > 0);
+    let message = WakuMessage::new(CT, vec![7u8; 1024])
+        .unwrap()
+        .with_timestamp(now_ns());
+    let size = message.encode().len() as u64;
+    let (hash, outcome) = a.publish(&topic(), &message).await.unwrap();
+    assert_eq!(outcome, PublishOutcome::Sent);
+    wait_for(&mut eb, |e| match e {
+        Event::Message { hash: h, .. } if *h == hash => Some(()),
+        _ => None,
+    })
+    .await;
+    let (a1, b1) = (a.traffic(), b.traffic());
+    let sent = a1.bytes_out - a0.bytes_out;
+    let got = b1.bytes_in - b0.bytes_in;
+    println!("{size}-byte message: a wrote {sent} bytes, b read {got} bytes");
+    assert!(
+        sent >= size,
+        "a wrote {sent} bytes for a {size}-byte message"
+    );
+    assert!(got >= size, "b read {got} bytes for a {size}-byte message");
+    // Pings or heartbeats may slip in, but not a hundred times the message.
+    assert!(
+        sent < 100 * size && got < 100 * size,
+        "{sent} / {got} bytes"
+    );
+    assert_eq!(
+        a1.message_bytes_published - a0.message_bytes_published,
+        size
+    );
+    assert_eq!(b1.message_bytes_received - b0.message_bytes_received, size);
+    assert_eq!(a1.message_bytes_received, 0);
+}
