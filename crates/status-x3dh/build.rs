@@ -4,6 +4,11 @@
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The workspace build settings select curve25519-dalek's backend with this cfg; the
+    // bench reports which one it was built with.
+    println!(
+        "cargo::rustc-check-cfg=cfg(curve25519_dalek_backend, values(\"avx512\", \"simd\", \"serial\", \"fiat\"))"
+    );
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
     let files = ["status/encryption/protocol_message.proto"];
     for file in files {

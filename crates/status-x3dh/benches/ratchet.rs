@@ -472,7 +472,31 @@ fn interleaved_ratios() {
     );
 }
 
+/// Which field arithmetic curve25519-dalek runs: the variable-base multiplications of
+/// session setup and DH steps are about 10 % faster on the AVX-512 IFMA backend.
+fn backend_line() {
+    let built = if cfg!(curve25519_dalek_backend = "avx512") {
+        "built with the AVX-512 IFMA backend (picked at run time when the CPU has it, else AVX2)"
+    } else {
+        "built without the AVX-512 IFMA backend (AVX2 when the CPU has it)"
+    };
+    #[cfg(target_arch = "x86_64")]
+    let cpu = if std::arch::is_x86_feature_detected!("avx512ifma")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+    {
+        "this CPU has AVX-512 IFMA"
+    } else if std::arch::is_x86_feature_detected!("avx2") {
+        "this CPU has AVX2 but not AVX-512 IFMA"
+    } else {
+        "this CPU has neither AVX2 nor AVX-512 IFMA"
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let cpu = "not x86_64: portable backend";
+    println!("curve25519-dalek 5: {built}; {cpu}");
+}
+
 fn main() {
+    backend_line();
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
@@ -519,4 +543,5 @@ fn main() {
         3.5,
     );
     interleaved_ratios();
+    backend_line();
 }
