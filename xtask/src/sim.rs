@@ -9,11 +9,22 @@
 //! layers before their output leaves), and restarts from them with
 //! [`Chat::new`] and [`SessionManager::restore`].
 //!
+//! Workload: contact pairs (a ring, plus chords) send texts each way every round, and
+//! [`SimConfig::groups`] private group chats (55) of three or four members each
+//! (consecutive nodes, so every group spans several pairs) have every live member send a
+//! group text every round. Group members become mutual contacts of each other first
+//! (the creator may only add mutual contacts, and members encrypt to each other over
+//! their own sessions), the creator makes the group through [`Command::CreateGroup`],
+//! every invited member joins, and the texts start once every member sees every member
+//! joined.
+//!
 //! Invariants checked at the end of a run (a violation is an error naming the seed, and
 //! `--seed` replays it exactly):
 //! - every text sent by a live sender is received exactly once by its recipient (counted
 //!   over `MessageReceived` events across restarts), and both sides show the same
 //!   messages in the same Lamport order;
+//! - every group text sent by a live member is received exactly once by every other
+//!   member, and every member shows the group's messages in the same Lamport order;
 //! - every message is acknowledged (the outboxes drain): no session stays out of step;
 //!   after the faults stop, one more text each way on every pair arrives (sessions work);
 //! - caps: session records, outbox, chat store and in-flight queue stay under the limits.
@@ -26,8 +37,8 @@ use rand::{RngExt, SeedableRng};
 use status_chat::reliability::ReliabilityConfig;
 use status_chat::sessions::X3dhSessions;
 use status_chat::{
-    Chat, ChatConfig, ChatId, ChatStore, Command, ContactState, Event, MemoryStore, MessageId,
-    SessionLayer, WakuOut,
+    Chat, ChatConfig, ChatId, ChatStore, Command, ContactState, Event, GroupEventKind, GroupId,
+    MemoryStore, MessageId, SessionLayer, WakuOut,
 };
 use status_identity::{IdentityKeyPair, IdentityPublicKey};
 use status_sessions::{InstallationStore, SessionManager, SessionStore};
@@ -38,6 +49,10 @@ const T0: u64 = 1_700_000_000_000;
 pub const MAX_SESSION_BYTES_PER_NODE: usize = 4 << 20;
 /// Most messages in flight on the simulated network at once.
 pub const MAX_INFLIGHT: usize = 200_000;
+/// Members of each simulated group chat (creator included).
+pub const GROUP_SIZE: usize = 4;
+/// Virtual time allowed for group members to become contacts and for a group to form.
+const SETUP_MS: u64 = 6 * 3_600_000;
 
 /// What one run does.
 #[derive(Debug, Clone)]
@@ -60,6 +75,9 @@ pub struct SimConfig {
     pub crashes: u32,
     /// Clock skew of each node, uniform in `-max_skew_ms..=max_skew_ms`.
     pub max_skew_ms: i64,
+    /// Private group chats, each of [`GROUP_SIZE`] members (fewer if there are fewer
+    /// nodes); every live member sends a group text every round.
+    pub groups: usize,
     /// Test hook: a crash also loses the chat store (the simulator must then report a
     /// violation; proves the invariants bite).
     #[doc(hidden)]
@@ -79,6 +97,7 @@ impl SimConfig {
             partitions: 0,
             crashes: 0,
             max_skew_ms: 0,
+            groups: 1,
             lose_chat_store_on_crash: false,
         }
     }
@@ -87,8 +106,12 @@ impl SimConfig {
 /// What a run measured.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
-    /// Texts sent by the workload (excluding contact requests).
+    /// Texts sent by the workload (excluding contact requests), 1:1 and group.
     pub texts: u64,
+    /// Of which group texts.
+    pub group_texts: u64,
+    /// Group chats formed (every member joined, seen by every member).
+    pub groups: usize,
     /// Publications handed to the network.
     pub published: u64,
     /// Publications lost (by loss, partition or a down node).
@@ -323,6 +346,134 @@ impl Sim {
         Ok(())
     }
 
+    /// Joins every group a node was added to (the simulated users say yes).
+    fn join_groups(&mut self) -> Result<()> {
+        for i in 0..self.nodes.len() {
+            let me = self.nodes[i].key;
+            let invited: Vec<GroupId> = match &self.nodes[i].live {
+                Some(l) => l
+                    .chat
+                    .store()
+                    .groups()
+                    .into_iter()
+                    .filter(|g| g.is_member(&me) && !g.joined().contains(&me))
+                    .map(|g| g.id().clone())
+                    .collect(),
+                None => continue,
+            };
+            for id in invited {
+                self.command(
+                    i,
+                    Command::Group {
+                        id,
+                        event: GroupEventKind::MemberJoined,
+                    },
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn mutual(&self, a: usize, b: usize) -> bool {
+        let kb = self.nodes[b].key;
+        self.nodes[a]
+            .live
+            .as_ref()
+            .is_some_and(|l| l.chat.store().contact(&kb).is_some_and(|c| c.is_mutual()))
+    }
+
+    /// Whether every member of group `id` sees every member joined.
+    fn formed(&self, id: &GroupId, members: &[usize]) -> bool {
+        let keys: BTreeSet<IdentityPublicKey> =
+            members.iter().map(|&m| self.nodes[m].key).collect();
+        members.iter().all(|&m| {
+            self.nodes[m].live.as_ref().is_some_and(|l| {
+                l.chat
+                    .store()
+                    .group(id)
+                    .is_some_and(|g| *g.joined() == keys && *g.members() == keys)
+            })
+        })
+    }
+
+    /// Runs the network for `ms` of virtual time (time passes even if nothing is due).
+    fn advance(&mut self, ms: u64) -> Result<()> {
+        let end = self.now + ms;
+        self.run_until(end)?;
+        self.now = self.now.max(end);
+        Ok(())
+    }
+
+    /// The members of group `g`: [`GROUP_SIZE`] consecutive nodes (creator first).
+    fn group_members(&self, g: usize) -> Vec<usize> {
+        let n = self.nodes.len();
+        let start = (g * 3) % n;
+        (0..GROUP_SIZE.min(n)).map(|k| (start + k) % n).collect()
+    }
+
+    /// Creates the groups once their members are mutual contacts, and waits until every
+    /// member has joined and sees every other member joined.
+    fn form_groups(&mut self) -> Result<Vec<(GroupId, Vec<usize>)>> {
+        let mut groups = Vec::new();
+        for g in 0..self.cfg.groups {
+            let members = self.group_members(g);
+            if members.len() < 2 {
+                continue;
+            }
+            let deadline = self.now + SETUP_MS;
+            while !members
+                .iter()
+                .all(|&a| members.iter().all(|&b| a == b || self.mutual(a, b)))
+            {
+                ensure!(
+                    self.now < deadline,
+                    "group {g}: members {members:?} never became mutual contacts"
+                );
+                self.advance(10_000)?;
+            }
+            let creator = members[0];
+            let known = |s: &Self| -> BTreeSet<GroupId> {
+                s.nodes[creator]
+                    .live
+                    .as_ref()
+                    .map(|l| {
+                        l.chat
+                            .store()
+                            .groups()
+                            .iter()
+                            .map(|g| g.id().clone())
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let before = known(self);
+            let keys = members[1..].iter().map(|&m| self.nodes[m].key).collect();
+            self.command(
+                creator,
+                Command::CreateGroup {
+                    name: format!("group {g}"),
+                    members: keys,
+                },
+            )?;
+            let id = known(self)
+                .difference(&before)
+                .next()
+                .cloned()
+                .with_context(|| format!("group {g}: CreateGroup made no group"))?;
+            let deadline = self.now + SETUP_MS;
+            while !self.formed(&id, &members) {
+                ensure!(
+                    self.now < deadline,
+                    "group {g}: not every member of {members:?} sees every member joined"
+                );
+                self.advance(10_000)?;
+            }
+            groups.push((id, members));
+        }
+        self.report.groups = groups.len();
+        Ok(groups)
+    }
+
     fn crash(&mut self, i: usize, down_ms: u64) {
         if let Some(live) = self.nodes[i].live.take() {
             // What survives: the two stores, as persisted by the layers.
@@ -409,6 +560,7 @@ impl Sim {
                 }
             }
             self.accept_requests()?;
+            self.join_groups()?;
             ensure!(
                 self.inflight.len() <= MAX_INFLIGHT,
                 "in-flight queue over {MAX_INFLIGHT}"
@@ -443,10 +595,21 @@ impl Sim {
         }
     }
 
-    /// The contact pairs: a ring, plus chords when there are enough nodes.
+    /// The contact pairs: a ring, plus chords when there are enough nodes, plus every
+    /// two members of a group.
     fn pairs(&self) -> Vec<(usize, usize)> {
         let n = self.nodes.len();
         let mut p = BTreeSet::new();
+        for g in 0..self.cfg.groups {
+            let m = self.group_members(g);
+            for &a in &m {
+                for &b in &m {
+                    if a < b {
+                        p.insert((a, b));
+                    }
+                }
+            }
+        }
         for i in 0..n {
             if n > 1 {
                 let j = (i + 1) % n;
@@ -477,8 +640,10 @@ impl Sim {
             )?;
             self.run_until(self.now + 2_000)?;
         }
+        let groups = self.form_groups()?;
         // Texts, under faults, from live senders only.
         let mut sent: BTreeMap<(usize, usize), u64> = BTreeMap::new();
+        let mut group_sent = vec![0u64; groups.len()];
         for round in 0..self.cfg.rounds {
             self.maybe_fault(round);
             for &(a, b) in &pairs {
@@ -505,6 +670,24 @@ impl Sim {
                     self.report.texts += 1;
                 }
             }
+            for (g, (id, members)) in groups.iter().enumerate() {
+                for &from in members {
+                    if self.nodes[from].live.is_none() {
+                        continue;
+                    }
+                    self.command(
+                        from,
+                        Command::SendText {
+                            chat: ChatId::Group(id.clone()),
+                            text: format!("group {g}: {from} #{round}"),
+                            reply_to: None,
+                        },
+                    )?;
+                    group_sent[g] += 1;
+                    self.report.texts += 1;
+                    self.report.group_texts += 1;
+                }
+            }
             let step = self.rng.random_range(1_000..=30_000);
             self.run_until(self.now + step)?;
         }
@@ -519,6 +702,7 @@ impl Sim {
         self.run_until(self.now + 7 * 24 * 3_600_000)?;
 
         self.check(&pairs, &sent, "after the faults")?;
+        self.check_groups(&groups, &group_sent, "after the faults")?;
         // No session is out of step: one more text each way on every pair arrives.
         for &(a, b) in &pairs {
             for (from, to) in [(a, b), (b, a)] {
@@ -534,10 +718,83 @@ impl Sim {
                 *sent.entry((from, to)).or_default() += 1;
             }
         }
+        for (g, (id, members)) in groups.iter().enumerate() {
+            for &from in members {
+                self.command(
+                    from,
+                    Command::SendText {
+                        chat: ChatId::Group(id.clone()),
+                        text: format!("group {g}: {from} final"),
+                        reply_to: None,
+                    },
+                )?;
+                group_sent[g] += 1;
+            }
+        }
         self.run_until(self.now + 24 * 3_600_000)?;
         self.check(&pairs, &sent, "after the final texts")?;
+        self.check_groups(&groups, &group_sent, "after the final texts")?;
         self.report.virtual_ms = self.now - T0;
         Ok(self.report)
+    }
+
+    /// Every member shows the same group messages in the same order, as many as were
+    /// sent, and every member other than its sender received each exactly once.
+    fn check_groups(
+        &self,
+        groups: &[(GroupId, Vec<usize>)],
+        sent: &[u64],
+        when: &str,
+    ) -> Result<()> {
+        for (g, (id, members)) in groups.iter().enumerate() {
+            let mut first: Option<Vec<MessageId>> = None;
+            for &m in members {
+                let l = self.nodes[m]
+                    .live
+                    .as_ref()
+                    .context("node down at the end")?;
+                ensure!(
+                    l.chat.store().group(id).is_some(),
+                    "{when}: node {m} lost group {g}"
+                );
+                let ids: Vec<MessageId> = l
+                    .chat
+                    .messages(&ChatId::Group(id.clone()))
+                    .iter()
+                    .map(|x| x.id)
+                    .collect();
+                ensure!(
+                    ids.len() as u64 == sent[g],
+                    "{when}: node {m} holds {} messages of group {g}, {} were sent",
+                    ids.len(),
+                    sent[g]
+                );
+                for x in &ids {
+                    let sender = l
+                        .chat
+                        .store()
+                        .message(x)
+                        .context("message vanished")?
+                        .sender;
+                    let n = self.nodes[m].received.get(x).copied().unwrap_or(0);
+                    let want = u32::from(sender != self.nodes[m].key);
+                    ensure!(
+                        n == want,
+                        "{when}: node {m} received group {g} message {} {n} times",
+                        x.to_hex()
+                    );
+                }
+                match &first {
+                    None => first = Some(ids),
+                    Some(f) => ensure!(
+                        *f == ids,
+                        "{when}: members {} and {m} of group {g} show different messages or order",
+                        members[0]
+                    ),
+                }
+            }
+        }
+        Ok(())
     }
 
     fn check(
@@ -716,6 +973,7 @@ pub fn ci_scenarios() -> Vec<(&'static str, SimConfig)> {
                 partitions: 2,
                 crashes: 3,
                 max_skew_ms: 30_000,
+                groups: 2,
                 lose_chat_store_on_crash: false,
             },
         ));
@@ -734,7 +992,7 @@ pub fn run_one(cfg: &SimConfig) -> Result<Report> {
 
 fn args_of(c: &SimConfig) -> String {
     format!(
-        "--seed {} --nodes {} --rounds {} --loss {} --dup {} --delay {} --partitions {} --crashes {} --skew {}",
+        "--seed {} --nodes {} --rounds {} --loss {} --dup {} --delay {} --partitions {} --crashes {} --skew {} --groups {}",
         c.seed,
         c.nodes,
         c.rounds,
@@ -743,7 +1001,8 @@ fn args_of(c: &SimConfig) -> String {
         c.max_delay_ms,
         c.partitions,
         c.crashes,
-        c.max_skew_ms
+        c.max_skew_ms,
+        c.groups
     )
 }
 
@@ -771,6 +1030,7 @@ pub fn main(args: &[String]) -> Result<()> {
             "--partitions" => cfg.partitions = val()?.parse()?,
             "--crashes" => cfg.crashes = val()?.parse()?,
             "--skew" => cfg.max_skew_ms = val()?.parse()?,
+            "--groups" => cfg.groups = val()?.parse()?,
             other => bail!("unknown sim option {other:?}"),
         }
     }
@@ -798,10 +1058,12 @@ pub fn main(args: &[String]) -> Result<()> {
         let t = std::time::Instant::now();
         let r = run_one(c)?;
         eprintln!(
-            "sim ok: {name} (seed {}): {} nodes, {} texts, {} published, {} dropped, {} duplicates dropped, {} partitions, {} crashes, {:.1} h virtual, max {} session bytes/node, max {} in flight, {:.1}s",
+            "sim ok: {name} (seed {}): {} nodes, {} groups, {} texts ({} in groups), {} published, {} dropped, {} duplicates dropped, {} partitions, {} crashes, {:.1} h virtual, max {} session bytes/node, max {} in flight, {:.1}s",
             c.seed,
             c.nodes,
+            r.groups,
             r.texts,
+            r.group_texts,
             r.published,
             r.dropped,
             r.duplicates,

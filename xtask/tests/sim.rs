@@ -1,5 +1,5 @@
-//! The simulator holds its invariants on a calm and a faulty run, replays a seed
-//! exactly, and reports a violation when a crash loses the chat store.
+//! The simulator holds its invariants (1:1 and group chats) on a calm and a faulty run,
+//! replays a seed exactly, and reports a violation when a crash loses the chat store.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -25,6 +25,8 @@ fn calm_and_faulty_runs_hold_every_invariant() {
     run_one(&SimConfig::calm(11)).unwrap();
     let r = run_one(&faulty(12)).unwrap();
     assert!(r.dropped > 0);
+    assert_eq!(r.groups, 1);
+    assert!(r.group_texts > 0);
     assert_eq!(r.crashes, 2);
     assert_eq!(r.partitions, 1);
 }
