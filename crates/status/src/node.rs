@@ -349,6 +349,7 @@ enum Request {
     Page(ChatId, HistoryCursor, usize, Reply<HistoryPage>),
     Contacts(Reply<Vec<status_chat::Contact>>),
     Groups(Reply<Vec<status_chat::GroupChat>>),
+    Traffic(Reply<waku_relay::Traffic>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -792,6 +793,13 @@ impl NodeHandle {
         self.ask(Request::Contacts).await
     }
 
+    /// The relay's byte counters since this node started: bytes read and written on
+    /// its connections, and the encoded sizes of the Waku messages it published and
+    /// received.
+    pub async fn relay_traffic(&self) -> Result<waku_relay::Traffic, NodeError> {
+        self.ask(Request::Traffic).await
+    }
+
     /// Stops the node.
     pub async fn shutdown(&self) {
         let (tx, rx) = oneshot::channel();
@@ -907,6 +915,9 @@ impl Task {
             }
             Request::Contacts(reply) => {
                 let _ = reply.send(Ok(self.chat.store().contacts()));
+            }
+            Request::Traffic(reply) => {
+                let _ = reply.send(Ok(self.relay.traffic()));
             }
             Request::Shutdown(done) => return Some(done),
         }

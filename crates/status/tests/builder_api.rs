@@ -95,6 +95,14 @@ async fn two_builders_chat_reply_react_edit_delete_and_page() {
         |e| matches!(e, NodeEvent::Message { id, .. } if *id == first),
     )
     .await;
+    // The relay's byte counters: a delivered message was written by one side and read
+    // by the other.
+    let (sent, got) = (
+        alice.relay_traffic().await.unwrap(),
+        bob.relay_traffic().await.unwrap(),
+    );
+    assert!(sent.bytes_out > 0 && sent.message_bytes_published > 0);
+    assert!(got.bytes_in > 0 && got.message_bytes_received > 0);
     let reply = bob
         .reply(ChatId::OneToOne(alice_key), first, "reply to first")
         .await
