@@ -1,7 +1,7 @@
 //! `cargo xtask soak [--nodes N] [--seconds S] [--kill-every K] [--ci]`: real nodes of
 //! the facade (`status::node`, each with its own encrypted account database) on loopback,
-//! one process each, chatting in pairs while random nodes are killed (SIGKILL) and
-//! restarted from their databases.
+//! one process each, chatting in pairs and in two group chats while random nodes are
+//! killed (SIGKILL) and restarted from their databases.
 //!
 //! The coordinator (this command) starts every node as a child process of the xtask
 //! binary (`xtask soak-node`, a line protocol on stdin/stdout), makes pairs (node 2k and
@@ -10,14 +10,38 @@
 //! what it missed; node 0 is never killed. At the end, sending stops, the network drains,
 //! and each node's stored history is compared with what was sent.
 //!
-//! Reported: delivery ratio (texts in the recipient's history / texts sent), duplicates,
-//! p50/p99 end-to-end latency (send command to the recipient's event, both on this
-//! machine's clock), CPU seconds and peak resident memory per node process. The relay's
-//! bandwidth amplification needs byte counters the facade does not expose yet; it is
-//! reported as not measured.
+//! Two group chats (55) run alongside: each has members drawn from different pairs
+//! (five with the default 25 pairs, four in the `--ci` run; see `group_plan`). Every two
+//! members of a group first become mutual contacts (status-chat lets the creator add only
+//! mutual contacts, and members encrypt group texts to each other pairwise over their
+//! own sessions); the first member creates the group through the facade's
+//! `create_group`, the others join on the invitation, and once every member sees every
+//! member joined, every live member sends a group text at each sending tick. Members are
+//! killed and restarted like every other node. At the end every member's stored group
+//! history must hold every group text sent by any member exactly once.
 //!
-//! Group chats are not part of the workload yet (the facade has no group API besides the
-//! raw `Command::CreateGroup`).
+//! Reported: delivery ratio (texts in the recipient's history / texts sent) for 1:1 and,
+//! separately, for groups (texts in the other members' histories / texts sent × other
+//! members), duplicates, p50/p99 end-to-end latency (send command to the recipient's
+//! event, both on this machine's clock; for groups one sample per text and receiving
+//! member), CPU seconds and peak resident memory per node process.
+//!
+//! Bandwidth amplification: every node prints its relay's byte counters
+//! (`Node::relay_traffic`: bytes written and read below Noise on all its connections, and
+//! the encoded size of the Waku messages it published) every second and on `STATS`; the
+//! coordinator sums them over all nodes and all incarnations of each node (a killed
+//! incarnation counts as of its last report, so up to a second of its traffic is missed)
+//! between the start of the traffic and the end of the drain. Then
+//!
+//! `amplification = bytes written by all nodes / (text bytes sent × intended recipients)`
+//!
+//! where a 1:1 text has one intended recipient and a group text one per other member.
+//! It is reported with its two factors: Waku message bytes published / (text bytes ×
+//! recipients) (what the chat and session layers add: envelopes, encryption, signatures,
+//! one encryption per recipient, acknowledgements, retransmissions, bundle adverts) and
+//! bytes written / Waku message bytes published (what the relay adds: gossip to every
+//! mesh peer, IHAVE/IWANT, store queries, framing). The texts are short (about 20 bytes),
+//! so the first factor is large by construction.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
@@ -37,9 +61,17 @@ const PASSPHRASE: &str = "soak";
 /// `xtask soak-node <dir> [--serve-store] [--bootstrap ADDR]... [--store ADDR]`: one node.
 ///
 /// Prints `READY <key hex> <contact uri> <dial addr>`, then `RECV <from hex> <text>` per
-/// message, `SENT <text>` once a text is accepted (stored and handed to the network), `CONTACT <key hex>` per mutual contact, `H <peer hex> <from hex> <text>` and
+/// message, `SENT <text>` once a text is accepted (stored and handed to the network),
+/// `CONTACT <key hex>` per mutual contact, `H <peer hex> <from hex> <text>` and
 /// `HEND <peer hex>` for a history request. Reads `ADD <uri>`, `REQUEST <hex>`,
 /// `SEND <hex> <text>`, `HISTORY <hex>`, `QUIT`.
+///
+/// Groups: reads `GCREATE <name> <hex>,<hex>...` (answers `GCREATED <group id>`),
+/// `GSEND <group id> <text>` (answers `GSENT <text>`), `GHISTORY <group id>` (answers
+/// `GH <group id> <from hex> <text>` lines and `GHEND <group id>`) and `GSTATE <group id>`;
+/// prints `GRECV <group id> <from hex> <text>` per group message and
+/// `GROUP <group id> <joined> <members>` whenever the group changes. An invitation is
+/// joined at once.
 pub fn node_main(args: &[String]) -> Result<()> {
     let dir = PathBuf::from(args.first().context("soak-node needs a directory")?);
     let mut serve_store = false;
@@ -69,6 +101,7 @@ async fn node_loop(
 ) -> Result<()> {
     use status::account::{Account, CreateOptions};
     use status::chat::ids::{key_from_hex, key_to_hex};
+    use status::chat::{ChatId, GroupEventKind, GroupId};
     use status::node::{self, NodeConfig, NodeEvent};
     use status::store::{KdfParams, Passphrase};
     use tokio::io::AsyncBufReadExt;
@@ -108,8 +141,10 @@ async fn node_loop(
     };
     out(format!("READY {me} {} {addr}", code.to_uri()));
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut traffic_tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
+            _ = traffic_tick.tick() => traffic(&handle, &out).await,
             e = events.recv() => {
                 let Some(e) = e else { break };
                 match e {
@@ -117,9 +152,19 @@ async fn node_loop(
                         let _ = handle.accept(from).await;
                     }
                     NodeEvent::ContactAdded(k) => out(format!("CONTACT {}", key_to_hex(&k))),
+                    NodeEvent::Message { chat: ChatId::Group(g), from, text, .. } => {
+                        out(format!("GRECV {g} {} {text}", key_to_hex(&from)));
+                    }
                     NodeEvent::Message { from, text, .. } => {
                         out(format!("RECV {} {text}", key_to_hex(&from)));
                     }
+                    NodeEvent::GroupInvitation { group, .. } => {
+                        if let Err(e) = handle.group_event(group.clone(), GroupEventKind::MemberJoined).await {
+                            out(format!("ERR join {e}"));
+                        }
+                        group_state(&handle, &group, &out).await;
+                    }
+                    NodeEvent::GroupUpdated(group) => group_state(&handle, &group, &out).await,
                     _ => {}
                 }
             }
@@ -147,7 +192,7 @@ async fn node_loop(
                         Err(e) => Err(e.to_string()),
                     },
                     "HISTORY" => match key_from_hex(a) {
-                        Ok(k) => match handle.history(status::chat::ChatId::OneToOne(k)).await {
+                        Ok(k) => match handle.history(ChatId::OneToOne(k)).await {
                             Ok(h) => {
                                 for (from, text) in h {
                                     out(format!("H {a} {} {text}", key_to_hex(&from)));
@@ -157,6 +202,54 @@ async fn node_loop(
                             }
                             Err(e) => Err(e.to_string()),
                         },
+                        Err(e) => Err(e.to_string()),
+                    },
+                    "GCREATE" => {
+                        let members: Result<Vec<_>, _> = b.split(',').map(key_from_hex).collect();
+                        match members {
+                            Ok(m) => match handle.create_group(a, m).await {
+                                Ok(g) => {
+                                    out(format!("GCREATED {g}"));
+                                    group_state(&handle, &g, &out).await;
+                                    Ok(())
+                                }
+                                Err(e) => Err(e.to_string()),
+                            },
+                            Err(e) => Err(e.to_string()),
+                        }
+                    }
+                    "GSEND" => match GroupId::parse(a) {
+                        Ok(g) => match handle.send_group_text(g, b).await {
+                            Ok(_) => {
+                                out(format!("GSENT {b}"));
+                                Ok(())
+                            }
+                            Err(e) => Err(e.to_string()),
+                        },
+                        Err(e) => Err(e.to_string()),
+                    },
+                    "GHISTORY" => match GroupId::parse(a) {
+                        Ok(g) => match handle.history(ChatId::Group(g)).await {
+                            Ok(h) => {
+                                for (from, text) in h {
+                                    out(format!("GH {a} {} {text}", key_to_hex(&from)));
+                                }
+                                out(format!("GHEND {a}"));
+                                Ok(())
+                            }
+                            Err(e) => Err(e.to_string()),
+                        },
+                        Err(e) => Err(e.to_string()),
+                    },
+                    "STATS" => {
+                        traffic(&handle, &out).await;
+                        Ok(())
+                    }
+                    "GSTATE" => match GroupId::parse(a) {
+                        Ok(g) => {
+                            group_state(&handle, &g, &out).await;
+                            Ok(())
+                        }
                         Err(e) => Err(e.to_string()),
                     },
                     "QUIT" => break,
@@ -170,6 +263,34 @@ async fn node_loop(
     }
     handle.shutdown().await;
     Ok(())
+}
+
+/// Prints `TRAFFIC <bytes read> <bytes written> <message bytes published> <message bytes
+/// received>`: the relay's counters since this process started.
+async fn traffic(handle: &status::node::NodeHandle, out: &impl Fn(String)) {
+    if let Ok(t) = handle.relay_traffic().await {
+        out(format!(
+            "TRAFFIC {} {} {} {}",
+            t.bytes_in, t.bytes_out, t.message_bytes_published, t.message_bytes_received
+        ));
+    }
+}
+
+/// Prints `GROUP <id> <joined> <members>` for a group the node knows.
+async fn group_state(
+    handle: &status::node::NodeHandle,
+    group: &status::chat::GroupId,
+    out: &impl Fn(String),
+) {
+    if let Ok(groups) = handle.groups().await
+        && let Some(g) = groups.iter().find(|g| g.id() == group)
+    {
+        out(format!(
+            "GROUP {group} {} {}",
+            g.joined().len(),
+            g.members().len()
+        ));
+    }
 }
 
 // ---------------------------------------------------------------- coordinator
@@ -202,6 +323,9 @@ struct Proc {
     cpu_before: f64,
     peak_rss_kib: u64,
     restarts: u32,
+    /// Latest relay counters per incarnation (generation): read, written, message bytes
+    /// published, message bytes received.
+    traffic: BTreeMap<u32, [u64; 4]>,
     down_until: Option<Instant>,
 }
 
@@ -228,6 +352,19 @@ struct Coord {
     contacts: BTreeSet<(usize, usize)>,
     history: BTreeMap<(usize, usize), Vec<String>>,
     hist_done: BTreeSet<(usize, usize)>,
+    /// Group texts accepted by their sender: text -> (group, from, when asked).
+    gsent: BTreeMap<String, (usize, usize, Instant)>,
+    /// Group texts asked for but not (yet) accepted.
+    gasked: BTreeMap<String, (usize, usize, Instant)>,
+    /// First reception latency and reception counts per (group text, receiving node).
+    glatency_ms: BTreeMap<(String, usize), f64>,
+    greceived: BTreeMap<(String, usize), u32>,
+    /// Latest group id each node created.
+    gcreated: BTreeMap<usize, String>,
+    /// (node, group id) -> (joined, members) as the node last reported.
+    gstate: BTreeMap<(usize, String), (usize, usize)>,
+    ghistory: BTreeMap<(usize, String), Vec<String>>,
+    ghist_done: BTreeSet<(usize, String)>,
 }
 
 fn proc_cpu_seconds(pid: u32) -> f64 {
@@ -366,6 +503,49 @@ impl Coord {
                     self.hist_done.insert((i, j));
                 }
             }
+            Some("TRAFFIC") => {
+                let mut v = [0u64; 4];
+                let mut fields = text.split(' ').skip(1);
+                for x in &mut v {
+                    *x = fields.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+                }
+                self.procs[i].traffic.insert(generation, v);
+            }
+            Some("GCREATED") => {
+                let id = parts.next().unwrap_or_default().to_owned();
+                self.gcreated.insert(i, id);
+            }
+            Some("GROUP") => {
+                let id = parts.next().unwrap_or_default().to_owned();
+                let mut n = || parts.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+                let state = (n(), n());
+                self.gstate.insert((i, id), state);
+            }
+            Some("GSENT") => {
+                let text: String = parts.collect::<Vec<_>>().join(" ");
+                if let Some(v) = self.gasked.remove(&text) {
+                    self.gsent.insert(text, v);
+                }
+            }
+            Some("GRECV") => {
+                let (_group, _from) = (parts.next(), parts.next());
+                let text = parts.next().unwrap_or_default().to_owned();
+                if let Some((_, _, at)) = self.gsent.get(&text).or_else(|| self.gasked.get(&text)) {
+                    let ms = at.elapsed().as_secs_f64() * 1000.0;
+                    self.glatency_ms.entry((text.clone(), i)).or_insert(ms);
+                }
+                *self.greceived.entry((text, i)).or_default() += 1;
+            }
+            Some("GH") => {
+                let group = parts.next().unwrap_or_default().to_owned();
+                let _from = parts.next();
+                let text = parts.next().unwrap_or_default().to_owned();
+                self.ghistory.entry((i, group)).or_default().push(text);
+            }
+            Some("GHEND") => {
+                let group = parts.next().unwrap_or_default().to_owned();
+                self.ghist_done.insert((i, group));
+            }
             _ => {}
         }
     }
@@ -392,9 +572,113 @@ impl Coord {
         self.procs[i].addr.clear();
     }
 
+    /// The relay counters summed over every node and every incarnation (a killed
+    /// incarnation counts as of its last report, at most a second before its death).
+    fn traffic_total(&self) -> [u64; 4] {
+        let mut t = [0u64; 4];
+        for v in self.procs.iter().flat_map(|p| p.traffic.values()) {
+            for k in 0..4 {
+                t[k] += v[k];
+            }
+        }
+        t
+    }
+
     fn alive(&self, i: usize) -> bool {
         self.procs[i].child.is_some() && !self.procs[i].addr.is_empty()
     }
+
+    /// Whether a text (1:1 or group) has not reached every recipient's events yet.
+    fn undelivered(&self, groups: &[(String, Vec<usize>)]) -> bool {
+        let one = self
+            .sent
+            .keys()
+            .chain(self.asked.keys())
+            .any(|t| !self.received.contains_key(t));
+        one || self
+            .gsent
+            .iter()
+            .chain(self.gasked.iter())
+            .any(|(t, &(g, from, _))| {
+                groups[g]
+                    .1
+                    .iter()
+                    .any(|&m| m != from && !self.greceived.contains_key(&(t.clone(), m)))
+            })
+    }
+
+    /// Has each group's first member create it with the others (through the facade's
+    /// `create_group`), and waits until every member reports every member joined (they
+    /// join on the invitation). Returns (group id, members) per group.
+    fn form_groups(&mut self, plan: &[Vec<usize>]) -> Result<Vec<(String, Vec<usize>)>> {
+        let mut groups = Vec::new();
+        for (g, members) in plan.iter().enumerate() {
+            let creator = members[0];
+            let keys: Vec<String> = members[1..]
+                .iter()
+                .map(|&m| self.procs[m].key.clone())
+                .collect();
+            self.gcreated.remove(&creator);
+            self.send(creator, &format!("GCREATE soak-{g} {}", keys.join(",")));
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let id = loop {
+                if let Some(id) = self.gcreated.get(&creator) {
+                    break id.clone();
+                }
+                if Instant::now() > deadline {
+                    bail!("node {creator} did not create group {g} within 60 s");
+                }
+                self.pump(Instant::now() + Duration::from_millis(100));
+            };
+            groups.push((id, members.clone()));
+        }
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut next_ask = Instant::now() + Duration::from_secs(5);
+        loop {
+            let pending: Vec<(usize, String)> = groups
+                .iter()
+                .flat_map(|(id, members)| {
+                    members.iter().filter_map(|&m| {
+                        let full = (members.len(), members.len());
+                        (self.gstate.get(&(m, id.clone())) != Some(&full)).then(|| (m, id.clone()))
+                    })
+                })
+                .collect();
+            if pending.is_empty() {
+                return Ok(groups);
+            }
+            if Instant::now() > deadline {
+                bail!("group members {pending:?} do not see every member joined within 120 s");
+            }
+            if Instant::now() > next_ask {
+                for (m, id) in &pending {
+                    self.send(*m, &format!("GSTATE {id}"));
+                }
+                next_ask = Instant::now() + Duration::from_secs(5);
+            }
+            self.pump(Instant::now() + Duration::from_millis(200));
+        }
+    }
+}
+
+/// The two group chats: members drawn one from each of several pairs (odd nodes of the
+/// first pairs, even nodes of the last ones): five members each with ten pairs or more,
+/// otherwise one fewer than the pairs (at most four); none with fewer than three pairs.
+/// Node 0 (the store) is in none.
+fn group_plan(nodes: usize) -> Vec<Vec<usize>> {
+    let pairs = nodes / 2;
+    let size = if pairs >= 10 {
+        5
+    } else {
+        pairs.saturating_sub(1).min(4)
+    };
+    if size < 2 {
+        return Vec::new();
+    }
+    vec![
+        (0..size).map(|k| 2 * k + 1).collect(),
+        (pairs - size..pairs).map(|k| 2 * k).collect(),
+    ]
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -488,6 +772,7 @@ pub fn run(root: &Path, cfg: &SoakConfig) -> Result<()> {
                 peak_rss_kib: 0,
                 restarts: 0,
                 down_until: None,
+                traffic: BTreeMap::new(),
             })
             .collect(),
         tx,
@@ -501,6 +786,14 @@ pub fn run(root: &Path, cfg: &SoakConfig) -> Result<()> {
         contacts: BTreeSet::new(),
         history: BTreeMap::new(),
         hist_done: BTreeSet::new(),
+        gsent: BTreeMap::new(),
+        gasked: BTreeMap::new(),
+        glatency_ms: BTreeMap::new(),
+        greceived: BTreeMap::new(),
+        gcreated: BTreeMap::new(),
+        gstate: BTreeMap::new(),
+        ghistory: BTreeMap::new(),
+        ghist_done: BTreeSet::new(),
     };
     let mut rng = ChaCha20Rng::seed_from_u64(cfg.seed);
     let t0 = Instant::now();
@@ -531,30 +824,58 @@ pub fn run(root: &Path, cfg: &SoakConfig) -> Result<()> {
     );
     c.pump(Instant::now() + Duration::from_secs(3));
     let pairs: Vec<(usize, usize)> = (0..cfg.nodes / 2).map(|k| (2 * k, 2 * k + 1)).collect();
-    for &(a, b) in &pairs {
+    let plan = group_plan(cfg.nodes);
+    // Every two members of a group become mutual contacts too: the creator may only add
+    // mutual contacts, and members encrypt group texts to each other over their own
+    // sessions.
+    let mut links: BTreeSet<(usize, usize)> = pairs.iter().copied().collect();
+    for members in &plan {
+        for &a in members {
+            for &b in members {
+                if a < b {
+                    links.insert((a, b));
+                }
+            }
+        }
+    }
+    for &(a, b) in &links {
         let (uri_b, key_b) = (c.procs[b].uri.clone(), c.procs[b].key.clone());
         c.send(a, &format!("ADD {uri_b}"));
         c.send(a, &format!("REQUEST {key_b}"));
     }
     let deadline = Instant::now() + Duration::from_secs(120);
-    while pairs
-        .iter()
-        .any(|&(a, b)| !c.contacts.contains(&(a, b)) || !c.contacts.contains(&(b, a)))
-    {
+    let unlinked = |c: &Coord| {
+        links
+            .iter()
+            .filter(|&&(a, b)| !c.contacts.contains(&(a, b)) || !c.contacts.contains(&(b, a)))
+            .count()
+    };
+    while unlinked(&c) > 0 {
         if Instant::now() > deadline {
-            let missing = pairs
-                .iter()
-                .filter(|&&(a, b)| !c.contacts.contains(&(a, b)) || !c.contacts.contains(&(b, a)))
-                .count();
-            bail!("{missing} pairs did not become mutual contacts within 120 s");
+            bail!(
+                "{} contact links did not become mutual within 120 s",
+                unlinked(&c)
+            );
         }
         c.pump(Instant::now() + Duration::from_millis(200));
     }
     eprintln!(
-        "soak: {} pairs are mutual contacts after {:.1}s",
+        "soak: {} pairs and {} more group links are mutual contacts after {:.1}s",
         pairs.len(),
+        links.len() - pairs.len(),
         t0.elapsed().as_secs_f64()
     );
+    let groups = c.form_groups(&plan)?;
+    eprintln!(
+        "soak: {} groups formed (members {:?}) after {:.1}s",
+        groups.len(),
+        plan,
+        t0.elapsed().as_secs_f64()
+    );
+
+    // Relay counters at the start of the traffic (contact and group setup excluded).
+    c.pump(Instant::now() + Duration::from_millis(1500));
+    let traffic_start = c.traffic_total();
 
     // Traffic with kills.
     let start = Instant::now();
@@ -576,6 +897,17 @@ pub fn run(root: &Path, cfg: &SoakConfig) -> Result<()> {
                     let key = c.procs[to].key.clone();
                     c.send(from, &format!("SEND {key} {text}"));
                     c.asked.insert(text, (from, to, Instant::now()));
+                }
+            }
+            for (g, (id, members)) in groups.iter().enumerate() {
+                for &from in members {
+                    if !c.alive(from) {
+                        continue;
+                    }
+                    seq += 1;
+                    let text = format!("gsoak {g} {from} {seq}");
+                    c.send(from, &format!("GSEND {id} {text}"));
+                    c.gasked.insert(text, (g, from, Instant::now()));
                 }
             }
             let jitter = rng.random_range(0..1000);
@@ -608,17 +940,13 @@ pub fn run(root: &Path, cfg: &SoakConfig) -> Result<()> {
         }
     }
     eprintln!(
-        "soak: traffic done ({} texts, {kills} kills) after {:.1}s; draining",
+        "soak: traffic done ({} texts, {} group texts, {kills} kills) after {:.1}s; draining",
         c.sent.len() + c.asked.len(),
+        c.gsent.len() + c.gasked.len(),
         t0.elapsed().as_secs_f64()
     );
     let drain_end = Instant::now() + Duration::from_secs(cfg.drain_seconds);
-    while Instant::now() < drain_end
-        && c.sent
-            .keys()
-            .chain(c.asked.keys())
-            .any(|t| !c.received.contains_key(t))
-    {
+    while Instant::now() < drain_end && c.undelivered(&groups) {
         c.pump(Instant::now() + Duration::from_millis(200));
     }
     // The histories are the truth (an event may be lost with a killed process's stdout).
@@ -627,10 +955,24 @@ pub fn run(root: &Path, cfg: &SoakConfig) -> Result<()> {
         c.send(a, &format!("HISTORY {kb}"));
         c.send(b, &format!("HISTORY {ka}"));
     }
+    let mut group_histories = 0;
+    for (id, members) in &groups {
+        for &m in members {
+            c.send(m, &format!("GHISTORY {id}"));
+            group_histories += 1;
+        }
+    }
     let hist_end = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < hist_end && c.hist_done.len() < pairs.len() * 2 {
+    while Instant::now() < hist_end
+        && (c.hist_done.len() < pairs.len() * 2 || c.ghist_done.len() < group_histories)
+    {
         c.pump(Instant::now() + Duration::from_millis(100));
     }
+    for i in 0..cfg.nodes {
+        c.send(i, "STATS");
+    }
+    c.pump(Instant::now() + Duration::from_millis(1500));
+    let traffic_end = c.traffic_total();
     let mut cpu = Vec::new();
     let mut rss = Vec::new();
     for i in 0..cfg.nodes {
@@ -688,6 +1030,76 @@ pub fn run(root: &Path, cfg: &SoakConfig) -> Result<()> {
         .sum();
     let mut lat: Vec<f64> = c.latency_ms.values().copied().collect();
     lat.sort_by(f64::total_cmp);
+
+    // Groups: a text counts as sent if its sender accepted it or any member stores it;
+    // every member (sender included) must store it exactly once. The ratio counts the
+    // deliveries to the other members.
+    let gasked: Vec<(String, (usize, usize, Instant))> =
+        std::mem::take(&mut c.gasked).into_iter().collect();
+    let mut g_never_accepted = 0u64;
+    for (text, v) in gasked {
+        let (g, _, _) = v;
+        let (id, members) = &groups[g];
+        let seen = members.iter().any(|&m| {
+            c.ghistory
+                .get(&(m, id.clone()))
+                .is_some_and(|h| h.contains(&text))
+        });
+        if seen {
+            c.gsent.insert(text, v);
+        } else {
+            g_never_accepted += 1;
+        }
+    }
+    let (mut g_expected, mut g_delivered, mut g_duplicates) = (0u64, 0u64, 0u64);
+    let mut g_missing = Vec::new();
+    for (text, &(g, from, _)) in &c.gsent {
+        let (id, members) = &groups[g];
+        for &m in members {
+            let copies = c
+                .ghistory
+                .get(&(m, id.clone()))
+                .map(|h| h.iter().filter(|t| *t == text).count())
+                .unwrap_or(0);
+            if copies == 0 {
+                g_missing.push(format!("{text} (at node {m})"));
+            }
+            g_duplicates += copies.saturating_sub(1) as u64;
+            if m != from {
+                g_expected += 1;
+                g_delivered += u64::from(copies > 0);
+            }
+        }
+    }
+    let g_event_dups: u64 = c
+        .greceived
+        .values()
+        .map(|&n| u64::from(n.saturating_sub(1)))
+        .sum();
+    let mut glat: Vec<f64> = c.glatency_ms.values().copied().collect();
+    glat.sort_by(f64::total_cmp);
+    let g_ratio = if g_expected == 0 {
+        0.0
+    } else {
+        g_delivered as f64 / g_expected as f64
+    };
+
+    // Bandwidth: application payload (text bytes) times its intended recipients, against
+    // what the relays wrote while the traffic ran and drained.
+    let payload_x_recipients: u64 = c.sent.keys().map(|t| t.len() as u64).sum::<u64>()
+        + c.gsent
+            .iter()
+            .map(|(t, &(g, _, _))| t.len() as u64 * (groups[g].1.len() as u64 - 1))
+            .sum::<u64>();
+    let d = |k: usize| traffic_end[k].saturating_sub(traffic_start[k]);
+    let (wire_in, wire_out, msg_published) = (d(0), d(1), d(2));
+    let per = |a: u64, b: u64| {
+        if b == 0 {
+            f64::NAN
+        } else {
+            a as f64 / b as f64
+        }
+    };
     let sent = c.sent.len() as u64;
     let ratio = if sent == 0 {
         0.0
@@ -718,6 +1130,23 @@ pub fn run(root: &Path, cfg: &SoakConfig) -> Result<()> {
         lat.len()
     );
     println!(
+        "  groups {} (members {:?}): group texts sent {}, deliveries to other members {g_delivered} of {g_expected}, missing {}, duplicates in history {g_duplicates}, duplicate events {g_event_dups}",
+        groups.len(),
+        groups.iter().map(|g| g.1.clone()).collect::<Vec<_>>(),
+        c.gsent.len(),
+        g_missing.len()
+    );
+    println!(
+        "  group delivery ratio {g_ratio:.4} ({g_never_accepted} group texts asked of a node killed before it accepted them are not counted)"
+    );
+    println!(
+        "  group latency p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({} samples, one per text and receiving member)",
+        percentile(&glat, 0.5),
+        percentile(&glat, 0.99),
+        glat.last().copied().unwrap_or(f64::NAN),
+        glat.len()
+    );
+    println!(
         "  cpu per node: mean {:.2} s, max {:.2} s; peak rss per node: mean {:.1} MiB, max {:.1} MiB",
         mean(&cpu),
         cpu.iter().copied().fold(0.0, f64::max),
@@ -725,17 +1154,33 @@ pub fn run(root: &Path, cfg: &SoakConfig) -> Result<()> {
         rss_f.iter().copied().fold(0.0, f64::max)
     );
     println!(
-        "  relay bandwidth amplification: not measured (the facade exposes no relay byte counters)"
+        "  bandwidth: {wire_out} bytes written, {wire_in} read by all relays; {msg_published} bytes of Waku messages published; {payload_x_recipients} bytes of text x intended recipients"
+    );
+    println!(
+        "  amplification {:.1} (bytes written / (text bytes x recipients)) = {:.1} (Waku message bytes published / (text bytes x recipients): encryption, signatures, acks, retransmissions, adverts) x {:.1} (bytes written / Waku message bytes published: the relay)",
+        per(wire_out, payload_x_recipients),
+        per(msg_published, payload_x_recipients),
+        per(wire_out, msg_published)
     );
     println!("  wall time {:.1}s", t0.elapsed().as_secs_f64());
     for m in missing.iter().take(10) {
         println!("  missing: {m}");
+    }
+    for m in g_missing.iter().take(10) {
+        println!("  missing group text: {m}");
     }
     let _ = std::fs::remove_dir_all(&base);
     if !missing.is_empty() || duplicates > 0 {
         bail!(
             "soak failed: {} missing, {duplicates} duplicated",
             missing.len()
+        );
+    }
+    if !g_missing.is_empty() || g_duplicates > 0 || (!groups.is_empty() && c.gsent.is_empty()) {
+        bail!(
+            "soak failed: {} group deliveries missing, {g_duplicates} duplicated, {} group texts sent",
+            g_missing.len(),
+            c.gsent.len()
         );
     }
     Ok(())
