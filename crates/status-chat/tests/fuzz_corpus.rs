@@ -134,3 +134,38 @@ fn write_seed_corpus() {
     write("decode", "mvds", &w.recorded_plaintext);
     write("decode", "empty", &[]);
 }
+
+#[test]
+fn corpus_interaction() {
+    replay("interaction", status_chat::fuzzing::interaction);
+}
+
+#[test]
+fn real_scripts_interaction() {
+    for script in status_chat::fuzzing::interaction_seed_inputs() {
+        status_chat::fuzzing::interaction(&script);
+    }
+}
+
+#[test]
+fn random_scripts_interaction() {
+    let mut runner = TestRunner::new(ProptestConfig::with_cases(16));
+    runner
+        .run(&proptest::collection::vec(any::<u8>(), 0..160), |data| {
+            status_chat::fuzzing::interaction(&data);
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+#[ignore = "rewrites the interaction seed corpus"]
+fn write_interaction_seed_corpus() {
+    std::fs::create_dir_all(corpus("interaction")).unwrap();
+    for (i, script) in status_chat::fuzzing::interaction_seed_inputs()
+        .into_iter()
+        .enumerate()
+    {
+        std::fs::write(corpus("interaction").join(format!("script-{i}")), script).unwrap();
+    }
+}

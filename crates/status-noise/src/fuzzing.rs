@@ -228,3 +228,251 @@ pub fn stored(data: &[u8]) {
         }
     }
 }
+
+/// A pairing message in flight: who sends it (0 = initiator A, 1 = responder B), which
+/// of the three it is, and its wire bytes.
+#[derive(Clone)]
+struct PairingFlight {
+    to_b: bool,
+    wire: Vec<u8>,
+}
+
+/// The two devices of a pairing (43): B shows the QR code, A scans it.
+struct PairingRun {
+    a: crate::PairingInitiator,
+    b: crate::PairingResponder,
+    rng: TestRng,
+    /// Messages sent and not yet delivered, dropped or lost.
+    in_flight: Vec<PairingFlight>,
+    /// Messages delivered (for replays).
+    delivered: Vec<PairingFlight>,
+    /// A message was dropped or a person rejected the auth code: the run cannot finish.
+    broken: bool,
+    a_confirmed: bool,
+}
+
+impl PairingRun {
+    fn new(seed: u8) -> Self {
+        let mut rng = TestRng::new(u64::from(seed));
+        let kb = Keypair::generate(&mut rng);
+        let ka = Keypair::generate(&mut rng);
+        let Ok(b) =
+            crate::PairingResponder::generate(kb, crate::PairingParams::default(), &mut rng)
+        else {
+            panic!("responder must build");
+        };
+        let qr = b.qr().to_string();
+        let Ok(a) = crate::PairingInitiator::new(ka, &qr, b.qr_nametag(), [seed; 32]) else {
+            panic!("initiator must read the responder's QR");
+        };
+        PairingRun {
+            a,
+            b,
+            rng,
+            in_flight: Vec::new(),
+            delivered: Vec::new(),
+            broken: false,
+            a_confirmed: false,
+        }
+    }
+
+    fn send(&mut self, to_b: bool, msg: &PayloadV2) {
+        let Ok(wire) = msg.encode() else {
+            panic!("own pairing message does not encode");
+        };
+        self.in_flight.push(PairingFlight { to_b, wire });
+    }
+
+    /// Offers `wire` to the device it is meant for, in whatever phase it is.
+    fn offer(&mut self, to_b: bool, wire: &[u8]) -> bool {
+        let Ok(msg) = PayloadV2::decode(wire) else {
+            return false;
+        };
+        if to_b {
+            match self.b.handle_message1(&msg) {
+                Ok(_) => true,
+                Err(crate::PairingError::WrongPhase) => self.b.handle_message3(&msg).is_ok(),
+                Err(_) => false,
+            }
+        } else {
+            match self.a.handle_message2(&msg, &mut self.rng) {
+                Ok(m3) => {
+                    self.send(true, &m3);
+                    true
+                }
+                Err(_) => false,
+            }
+        }
+    }
+
+    /// Offers a forged or replayed message: it must be rejected and change nothing.
+    fn offer_forged(&mut self, to_b: bool, wire: &[u8]) {
+        let before = (
+            self.a.handshake().handshake_hash(),
+            self.a.handshake().message_index(),
+            self.b.handshake().handshake_hash(),
+            self.b.handshake().message_index(),
+            self.a.is_done(),
+            self.b.is_done(),
+        );
+        let sent = self.in_flight.len();
+        if self.offer(to_b, wire) {
+            panic!("a forged or replayed pairing message was accepted");
+        }
+        let after = (
+            self.a.handshake().handshake_hash(),
+            self.a.handshake().message_index(),
+            self.b.handshake().handshake_hash(),
+            self.b.handshake().message_index(),
+            self.a.is_done(),
+            self.b.is_done(),
+        );
+        if before != after || self.in_flight.len() != sent {
+            panic!("a rejected pairing message changed a device");
+        }
+    }
+
+    /// Runs the remaining honest steps in order: both sides confirm, every message in
+    /// flight is delivered.
+    fn finish(&mut self) {
+        for _ in 0..8 {
+            if self.a.auth_code().is_none() {
+                let Ok((m1, _)) = self.a.start(&mut self.rng) else {
+                    panic!("honest start failed");
+                };
+                self.send(true, &m1);
+            }
+            if !self.a_confirmed {
+                self.confirm_a();
+            }
+            if self.b.auth_code().is_some() {
+                self.confirm_b();
+            }
+            let flights = core::mem::take(&mut self.in_flight);
+            for f in flights {
+                if !self.offer(f.to_b, &f.wire) {
+                    panic!("a genuine pairing message was rejected");
+                }
+                self.delivered.push(f);
+            }
+        }
+    }
+
+    fn confirm_a(&mut self) {
+        if self.a.auth_code().is_some() && self.a.confirm_auth_code(true).is_ok() {
+            self.a_confirmed = true;
+        }
+    }
+
+    fn confirm_b(&mut self) {
+        let (Some(ca), Some(cb)) = (self.a.auth_code(), self.b.auth_code()) else {
+            return;
+        };
+        if ca != cb {
+            panic!("honest devices show different auth codes");
+        }
+        if let Ok(m2) = self.b.confirm_auth_code(true, &mut self.rng) {
+            self.send(false, &m2);
+        }
+    }
+}
+
+/// cargo-fuzz target `pairing`: the 43 device pairing driven by the input. Byte 0 seeds
+/// the keys; then each pair of bytes is an operation: A starts, A or B confirms the auth
+/// code (or, rarely, rejects it), a message in flight is delivered (any order), dropped,
+/// delivered with one bit flipped first, replayed after delivery, or replaced by attacker
+/// bytes. Forged, tampered and replayed messages are rejected and change nothing; when no
+/// message was dropped and no code rejected, the run completes honestly and both
+/// devices get transport sessions that talk to each other.
+pub fn pairing(data: &[u8]) {
+    let Some((&seed, script)) = data.split_first() else {
+        return;
+    };
+    let mut run = PairingRun::new(seed);
+    let mut bytes = script.iter().copied();
+    while let Some(op) = bytes.next() {
+        let arg = usize::from(bytes.next().unwrap_or(0));
+        match op % 8 {
+            0 => {
+                if let Ok((m1, _)) = run.a.start(&mut run.rng) {
+                    run.send(true, &m1);
+                }
+            }
+            1 => {
+                if arg == 0xff {
+                    // The person says the codes differ: A aborts.
+                    if run.a.confirm_auth_code(false).is_ok() {
+                        panic!("a rejected auth code confirmed");
+                    }
+                    if run.a.auth_code().is_some() && !run.a_confirmed {
+                        run.broken = true;
+                        return;
+                    }
+                } else {
+                    run.confirm_a();
+                }
+            }
+            2 => run.confirm_b(),
+            3 | 4 => {
+                if run.in_flight.is_empty() {
+                    continue;
+                }
+                let f = run.in_flight.remove(arg % run.in_flight.len());
+                if op % 8 == 4 {
+                    let mut bad = f.wire.clone();
+                    let pos = usize::from(bytes.next().unwrap_or(0)) * 5 % bad.len();
+                    bad[pos] ^= 1 << (bytes.next().unwrap_or(0) % 8);
+                    run.offer_forged(f.to_b, &bad);
+                }
+                if run.offer(f.to_b, &f.wire) {
+                    run.delivered.push(f);
+                } else {
+                    // Delivered before its predecessor (or the auth code is not yet
+                    // confirmed): the device ignored it; it stays in flight.
+                    run.in_flight.push(f);
+                }
+            }
+            5 => {
+                if !run.in_flight.is_empty() {
+                    run.in_flight.remove(arg % run.in_flight.len());
+                    run.broken = true;
+                }
+            }
+            6 => {
+                if !run.delivered.is_empty() {
+                    let f = run.delivered[arg % run.delivered.len()].clone();
+                    run.offer_forged(f.to_b, &f.wire);
+                }
+            }
+            _ => {
+                let len = arg.min(bytes.len());
+                let junk: Vec<u8> = bytes.by_ref().take(len).collect();
+                run.offer_forged(arg % 2 == 0, &junk);
+            }
+        }
+    }
+    if run.broken {
+        return;
+    }
+    run.finish();
+    if !(run.a.is_done() && run.b.is_done()) {
+        panic!("an honest pairing did not complete");
+    }
+    let (Ok(mut ta), Ok(mut tb)) = (run.a.into_session(), run.b.into_session()) else {
+        panic!("a finished pairing gave no session");
+    };
+    for (from_a, text) in [(true, &b"one"[..]), (false, b"two"), (true, b"three")] {
+        let (s, r) = if from_a {
+            (&mut ta, &mut tb)
+        } else {
+            (&mut tb, &mut ta)
+        };
+        let Ok(m) = s.encrypt(text) else {
+            panic!("paired encrypt failed");
+        };
+        match r.decrypt(&m) {
+            Ok(pt) if pt == text => {}
+            _ => panic!("paired devices cannot talk"),
+        }
+    }
+}

@@ -35,6 +35,19 @@ fn stored_corpus() {
 }
 
 #[test]
+fn pairing_corpus() {
+    assert!(replay("pairing", fuzzing::pairing) >= 5);
+}
+
+#[test]
+fn pairing_without_script_completes() {
+    // No operation at all: the honest run is completed at the end (and asserted).
+    for seed in 0..4u8 {
+        fuzzing::pairing(&[seed]);
+    }
+}
+
+#[test]
 fn stored_accepts_real_sessions_and_qr_strings() {
     let (mut a, mut b) = fuzzing::honest_pair(status_noise::Pattern::XX);
     let mut rng = fuzzing::TestRng::new(1);
@@ -84,5 +97,13 @@ proptest! {
     #[test]
     fn handshake_random(data in prop::collection::vec(any::<u8>(), 0..200)) {
         fuzzing::handshake(&data);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #[test]
+    fn pairing_random(data in prop::collection::vec(any::<u8>(), 0..120)) {
+        fuzzing::pairing(&data);
     }
 }

@@ -356,14 +356,14 @@ impl Account {
     }
 }
 
-fn encode_prekey(prekey: &SignedPreKeyPair) -> Zeroizing<Vec<u8>> {
+pub(crate) fn encode_prekey(prekey: &SignedPreKeyPair) -> Zeroizing<Vec<u8>> {
     let mut out = Zeroizing::new(Vec::with_capacity(36));
     out.extend_from_slice(&prekey.public().version.to_be_bytes());
     out.extend_from_slice(&prekey.to_secret_bytes()[..]);
     out
 }
 
-fn decode_prekey(bytes: &[u8]) -> Option<SignedPreKeyPair> {
+pub(crate) fn decode_prekey(bytes: &[u8]) -> Option<SignedPreKeyPair> {
     let version = u32::from_be_bytes(bytes.get(0..4)?.try_into().ok()?);
     let secret: Zeroizing<[u8; 32]> = Zeroizing::new(bytes.get(4..36)?.try_into().ok()?);
     if bytes.len() != 36 {

@@ -82,6 +82,8 @@
 //! WAL commit).
 
 pub mod account;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod node;
 pub mod paths;
 pub mod persist;

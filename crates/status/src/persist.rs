@@ -140,7 +140,7 @@ impl SessionStore for RecordingSessionStore {
     }
 }
 
-fn session_key_bytes(key: &SessionKey) -> Vec<u8> {
+pub(crate) fn session_key_bytes(key: &SessionKey) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + key.installation.as_str().len());
     out.extend_from_slice(key.peer.as_bytes());
     out.extend_from_slice(&key.bundle_id);
@@ -148,7 +148,7 @@ fn session_key_bytes(key: &SessionKey) -> Vec<u8> {
     out
 }
 
-fn session_key_from(bytes: &[u8]) -> Option<SessionKey> {
+pub(crate) fn session_key_from(bytes: &[u8]) -> Option<SessionKey> {
     let peer = IdentityPublicKey::from_slice(bytes.get(..32)?).ok()?;
     let bundle_id: [u8; 32] = bytes.get(32..64)?.try_into().ok()?;
     let installation = std::str::from_utf8(bytes.get(64..)?).ok()?;
@@ -272,7 +272,7 @@ fn emoji_from(code: u8) -> Option<Emoji> {
     })
 }
 
-fn encode_contact(c: &Contact) -> Vec<u8> {
+pub(crate) fn encode_contact(c: &Contact) -> Vec<u8> {
     let mut w = W::default();
     w.u8(RECORD_V1).key(&c.key);
     match &c.bundle {
@@ -300,7 +300,7 @@ fn encode_contact(c: &Contact) -> Vec<u8> {
     w.0
 }
 
-fn decode_contact(bytes: &[u8]) -> Option<Contact> {
+pub(crate) fn decode_contact(bytes: &[u8]) -> Option<Contact> {
     let mut r = R(bytes);
     (r.u8()? == RECORD_V1).then_some(())?;
     let mut c = Contact::new(r.key()?);
@@ -339,7 +339,7 @@ fn decode_contact(bytes: &[u8]) -> Option<Contact> {
     Some(c)
 }
 
-fn encode_message(m: &StoredMessage) -> Vec<u8> {
+pub(crate) fn encode_message(m: &StoredMessage) -> Vec<u8> {
     let mut w = W::default();
     w.u8(RECORD_V1)
         .id(&m.id)
@@ -373,7 +373,7 @@ fn encode_message(m: &StoredMessage) -> Vec<u8> {
     w.0
 }
 
-fn decode_message(bytes: &[u8]) -> Option<StoredMessage> {
+pub(crate) fn decode_message(bytes: &[u8]) -> Option<StoredMessage> {
     let mut r = R(bytes);
     (r.u8()? == RECORD_V1).then_some(())?;
     let id = r.id()?;
@@ -434,7 +434,7 @@ fn outbox_key(peer: &IdentityPublicKey, id: &[u8; 32]) -> Vec<u8> {
     k
 }
 
-fn encode_outbox(e: &OutboxEntry) -> Vec<u8> {
+pub(crate) fn encode_outbox(e: &OutboxEntry) -> Vec<u8> {
     let mut w = W::default();
     w.u8(RECORD_V1)
         .key(&e.peer)
@@ -447,7 +447,7 @@ fn encode_outbox(e: &OutboxEntry) -> Vec<u8> {
     w.0
 }
 
-fn decode_outbox(bytes: &[u8]) -> Option<OutboxEntry> {
+pub(crate) fn decode_outbox(bytes: &[u8]) -> Option<OutboxEntry> {
     let mut r = R(bytes);
     (r.u8()? == RECORD_V1).then_some(())?;
     let entry = OutboxEntry {
@@ -467,7 +467,7 @@ fn decode_outbox(bytes: &[u8]) -> Option<OutboxEntry> {
 
 /// A group is kept as its signed membership events; loading replays them, so every
 /// signature and admin rule is checked again.
-fn encode_group(g: &GroupChat) -> Vec<u8> {
+pub(crate) fn encode_group(g: &GroupChat) -> Vec<u8> {
     let update = g.update();
     let mut w = W::default();
     w.u8(RECORD_V1).u64(update.events.len() as u64);
@@ -477,7 +477,7 @@ fn encode_group(g: &GroupChat) -> Vec<u8> {
     w.0
 }
 
-fn decode_group(id: &[u8], bytes: &[u8]) -> Option<GroupChat> {
+pub(crate) fn decode_group(id: &[u8], bytes: &[u8]) -> Option<GroupChat> {
     let chat_id = GroupId::parse(std::str::from_utf8(id).ok()?).ok()?;
     let mut r = R(bytes);
     (r.u8()? == RECORD_V1).then_some(())?;

@@ -481,7 +481,7 @@ fn check_len(len: usize) -> Result<(), StoreError> {
 
 /// `u32 BE len(key) || key || value`: records carry their own key so that tables keyed
 /// by a blinded key can still be listed.
-fn encode_record(key: &[u8], value: &[u8]) -> Zeroizing<Vec<u8>> {
+pub(crate) fn encode_record(key: &[u8], value: &[u8]) -> Zeroizing<Vec<u8>> {
     let mut out = Zeroizing::new(Vec::with_capacity(4 + key.len() + value.len()));
     // Keys are bounded by MAX_VALUE_BYTES, far below u32::MAX.
     out.extend_from_slice(&u32::try_from(key.len()).unwrap_or(u32::MAX).to_be_bytes());
@@ -492,7 +492,7 @@ fn encode_record(key: &[u8], value: &[u8]) -> Zeroizing<Vec<u8>> {
 
 type Record = (Vec<u8>, Zeroizing<Vec<u8>>);
 
-fn decode_record(bytes: &[u8]) -> Option<Record> {
+pub(crate) fn decode_record(bytes: &[u8]) -> Option<Record> {
     let len: [u8; 4] = bytes.get(0..4)?.try_into().ok()?;
     let len = usize::try_from(u32::from_be_bytes(len)).ok()?;
     let key = bytes.get(4..4usize.checked_add(len)?)?.to_vec();
