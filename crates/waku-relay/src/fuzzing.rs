@@ -44,3 +44,20 @@ pub fn store(data: &[u8]) {
         let _ = StoreQuery::decode(body);
     }
 }
+
+/// Parses content and pubsub topic strings (peers name them in every message and
+/// subscription): an accepted topic prints to a string that parses to the same topic.
+pub fn topics(data: &[u8]) {
+    let Ok(text) = core::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(t) = text.parse::<crate::topic::ContentTopic>() {
+        assert_eq!(t.to_string().parse(), Ok(t), "content topic round trip");
+    }
+    let p = crate::topic::PubsubTopic::from(text);
+    assert_eq!(
+        crate::topic::PubsubTopic::from(p.to_string().as_str()),
+        p,
+        "pubsub topic round trip"
+    );
+}

@@ -23,6 +23,7 @@ fn corpus_replays() {
     assert!(replay("waku_message", waku_relay::fuzzing::waku_message) >= 3);
     assert!(replay("metadata", waku_relay::fuzzing::metadata) >= 3);
     assert!(replay("store", waku_relay::fuzzing::store) >= 3);
+    assert!(replay("topics", waku_relay::fuzzing::topics) >= 5);
 }
 
 proptest! {
@@ -31,5 +32,11 @@ proptest! {
         waku_relay::fuzzing::waku_message(&data);
         waku_relay::fuzzing::metadata(&data);
         waku_relay::fuzzing::store(&data);
+        waku_relay::fuzzing::topics(&data);
+    }
+
+    #[test]
+    fn random_topic_strings(text in "(/[a-z0-9-]{0,6}){0,6}") {
+        waku_relay::fuzzing::topics(text.as_bytes());
     }
 }
