@@ -306,7 +306,11 @@ pub struct SoakConfig {
     pub kill_every: u64,
     /// Seconds between two texts of one side of a pair.
     pub send_every: u64,
-    /// Seconds to wait for the network to drain at the end.
+    /// Most seconds to wait for the network to drain at the end (the drain ends as soon
+    /// as every text has reached every recipient). The chat layer retransmits an
+    /// unacknowledged message 30, 90, 210 and 450 s after it was first sent (doubling
+    /// backoff from 30 s), so a text whose first four sends all miss is only delivered
+    /// by its fifth, 450 s later: the full run allows 600 s.
     pub drain_seconds: u64,
     /// Seed of the schedule.
     pub seed: u64,
@@ -327,6 +331,8 @@ struct Proc {
     /// published, message bytes received.
     traffic: BTreeMap<u32, [u64; 4]>,
     down_until: Option<Instant>,
+    /// When the node was killed and when it was due back.
+    outages: Vec<(Instant, Instant)>,
 }
 
 enum Line {
@@ -696,7 +702,7 @@ pub fn main(root: &Path, args: &[String]) -> Result<()> {
         seconds: 600,
         kill_every: 20,
         send_every: 5,
-        drain_seconds: 300,
+        drain_seconds: 600,
         seed: 1,
     };
     let mut it = args.iter();
@@ -773,6 +779,7 @@ pub fn run(root: &Path, cfg: &SoakConfig) -> Result<()> {
                 restarts: 0,
                 down_until: None,
                 traffic: BTreeMap::new(),
+                outages: Vec::new(),
             })
             .collect(),
         tx,
@@ -918,7 +925,9 @@ pub fn run(root: &Path, cfg: &SoakConfig) -> Result<()> {
             if c.alive(i) {
                 c.kill(i);
                 let down = rng.random_range(2..8);
-                c.procs[i].down_until = Some(now + Duration::from_secs(down));
+                let back = now + Duration::from_secs(down);
+                c.procs[i].down_until = Some(back);
+                c.procs[i].outages.push((now, back));
                 kills += 1;
             }
             next_kill = now + Duration::from_secs(cfg.kill_every);
@@ -1163,13 +1172,46 @@ pub fn run(root: &Path, cfg: &SoakConfig) -> Result<()> {
         per(wire_out, msg_published)
     );
     println!("  wall time {:.1}s", t0.elapsed().as_secs_f64());
+    // For a missing text: when it was sent, and the outages of its sender and recipient.
+    let outages = |i: usize| {
+        c.procs[i]
+            .outages
+            .iter()
+            .map(|(a, b)| {
+                format!(
+                    "{:.0}-{:.0}s",
+                    a.duration_since(start).as_secs_f64(),
+                    b.duration_since(start).as_secs_f64()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     for m in missing.iter().take(10) {
-        println!("  missing: {m}");
+        let Some(&(from, to, at)) = c.sent.get(m) else {
+            continue;
+        };
+        println!(
+            "  missing: {m} (asked {:.0}s into the traffic; outages of sender {from}: [{}], of recipient {to}: [{}]; recipient event seen: {})",
+            at.saturating_duration_since(start).as_secs_f64(),
+            outages(from),
+            outages(to),
+            c.received.contains_key(m)
+        );
     }
     for m in g_missing.iter().take(10) {
         println!("  missing group text: {m}");
     }
-    let _ = std::fs::remove_dir_all(&base);
+    let failed = !missing.is_empty()
+        || duplicates > 0
+        || !g_missing.is_empty()
+        || g_duplicates > 0
+        || (!groups.is_empty() && c.gsent.is_empty());
+    if failed {
+        println!("  node databases kept in {}", base.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&base);
+    }
     if !missing.is_empty() || duplicates > 0 {
         bail!(
             "soak failed: {} missing, {duplicates} duplicated",
