@@ -3,7 +3,9 @@
 //! the loss count of 20 000 messages flooded through a 5-node line.
 //!
 //! `cargo bench -p waku-relay --bench relay` (a few minutes on 2 cores).
-//! `LINE_MESSAGES=n` changes the flood size.
+//! `LINE_MESSAGES=n` changes the flood size. `PROFILE=waku` (or `bare`) runs
+//! only that side for `PROFILE_MESSAGES` messages (default 200 000) and prints
+//! its CPU per message: for `perf record` and for interleaved comparisons.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::HashSet;
@@ -37,6 +39,16 @@ fn cpu_time() -> Duration {
     let ticks: u64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
         + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
     Duration::from_millis(ticks * 10)
+}
+
+/// Process user and system CPU time, separately.
+fn cpu_split() -> (Duration, Duration) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let t =
+        |i: usize| Duration::from_millis(f.get(i).and_then(|v| v.parse().ok()).unwrap_or(0) * 10);
+    (t(11), t(12))
 }
 
 fn topic() -> PubsubTopic {
@@ -467,6 +479,58 @@ fn main() {
         std::process::exit(1);
     }));
     let bench_mode = std::env::args().any(|a| a == "--bench");
+    if let Ok(side) = std::env::var("PROFILE") {
+        let n = std::env::var("PROFILE_MESSAGES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(200_000);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            enum Pair {
+                Waku(WakuPair),
+                Bare(BarePair),
+            }
+            let mut pair = match side.as_str() {
+                "waku" => Pair::Waku(waku_pair().await),
+                "bare" => Pair::Bare(bare_pair().await),
+                _ => panic!("PROFILE is waku or bare"),
+            };
+            // In chunks, to show whether the cost drifts during a run.
+            let chunk = (n / 5).max(1);
+            let mut chunks = Vec::new();
+            let start = cpu_time();
+            let (user0, sys0) = cpu_split();
+            let mut done = 0;
+            while done < n {
+                let m = chunk.min(n - done);
+                let before = cpu_time();
+                match &mut pair {
+                    Pair::Waku(p) => p.run(m).await,
+                    Pair::Bare(p) => p.run(m).await,
+                }
+                chunks.push(format!(
+                    "{:.1}",
+                    (cpu_time() - before).as_secs_f64() * 1e6 / m as f64
+                ));
+                done += m;
+            }
+            let cpu = cpu_time() - start;
+            let (user1, sys1) = cpu_split();
+            let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+            println!(
+                "{side}: {n} messages, CPU per message {:.1} us (user {:.1}, system {:.1}; chunks: {})",
+                per(cpu),
+                per(user1 - user0),
+                per(sys1 - sys0),
+                chunks.join(" ")
+            );
+        });
+        // Skip tearing the nodes down: keeps profiles to the steady state.
+        std::process::exit(0);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
