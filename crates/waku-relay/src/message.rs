@@ -152,7 +152,7 @@ impl WakuMessage {
 
     /// Checks the encoded size against `max` bytes.
     pub fn check_size(&self, max: usize) -> Result<(), MessageError> {
-        let size = self.to_proto().encoded_len();
+        let size = self.encoded_len();
         if size > max {
             return Err(MessageError::TooLarge { size, max });
         }
@@ -172,8 +172,58 @@ impl WakuMessage {
     }
 
     /// The protobuf encoding (js-waku compatible: `version` is always written).
+    ///
+    /// Written straight from the fields (the same bytes as prost writes for
+    /// [`Self::to_proto`], checked by a property test), without copying the
+    /// payload into an intermediate protobuf struct first.
     pub fn encode(&self) -> Vec<u8> {
-        self.to_proto().encode_to_vec()
+        use prost::encoding::{bool as pbool, bytes, sint64, string, uint32};
+        let mut buf = Vec::with_capacity(self.encoded_len());
+        if !self.payload.is_empty() {
+            bytes::encode(1, &self.payload, &mut buf);
+        }
+        if !self.content_topic.is_empty() {
+            string::encode(2, &self.content_topic, &mut buf);
+        }
+        uint32::encode(3, &self.version, &mut buf);
+        if let Some(ts) = &self.timestamp {
+            sint64::encode(10, ts, &mut buf);
+        }
+        if let Some(meta) = &self.meta {
+            bytes::encode(11, meta, &mut buf);
+        }
+        if let Some(proof) = &self.rate_limit_proof {
+            bytes::encode(21, proof, &mut buf);
+        }
+        if self.ephemeral {
+            pbool::encode(31, &true, &mut buf);
+        }
+        buf
+    }
+
+    /// The size of [`Self::encode`]'s output.
+    pub fn encoded_len(&self) -> usize {
+        use prost::encoding::{bool as pbool, bytes, sint64, string, uint32};
+        let mut n = uint32::encoded_len(3, &self.version);
+        if !self.payload.is_empty() {
+            n += bytes::encoded_len(1, &self.payload);
+        }
+        if !self.content_topic.is_empty() {
+            n += string::encoded_len(2, &self.content_topic);
+        }
+        if let Some(ts) = &self.timestamp {
+            n += sint64::encoded_len(10, ts);
+        }
+        if let Some(meta) = &self.meta {
+            n += bytes::encoded_len(11, meta);
+        }
+        if let Some(proof) = &self.rate_limit_proof {
+            n += bytes::encoded_len(21, proof);
+        }
+        if self.ephemeral {
+            n += pbool::encoded_len(31, &true);
+        }
+        n
     }
 
     pub(crate) fn to_proto(&self) -> pb::WakuMessage {
@@ -385,6 +435,23 @@ mod tests {
         assert!(bytes.windows(2).any(|w| w == [0x50, 0x01]));
     }
 
+    #[test]
+    fn direct_encoder_matches_prost_with_every_field() {
+        let raw = pb::WakuMessage {
+            payload: vec![1, 2, 3],
+            content_topic: CT.into(),
+            version: Some(2),
+            timestamp: Some(-5),
+            meta: Some(vec![9; 64]),
+            rate_limit_proof: Some(vec![7; 300]),
+            ephemeral: Some(true),
+        };
+        let bytes = raw.encode_to_vec();
+        let m = WakuMessage::decode(&bytes, DEFAULT_MAX_MESSAGE_SIZE).unwrap();
+        assert_eq!(m.encode(), bytes);
+        assert_eq!(m.encoded_len(), bytes.len());
+    }
+
     proptest! {
         #[test]
         fn roundtrip(
@@ -398,7 +465,11 @@ mod tests {
             let mut m = WakuMessage::new(ct, payload).unwrap().with_version(version).with_ephemeral(eph);
             if let Some(ts) = ts { m = m.with_timestamp(ts); }
             if let Some(meta) = meta { m = m.with_meta(meta).unwrap(); }
-            let back = WakuMessage::decode(&m.encode(), DEFAULT_MAX_MESSAGE_SIZE).unwrap();
+            let bytes = m.encode();
+            // The direct encoder writes what prost writes for the proto struct.
+            prop_assert_eq!(&bytes, &m.to_proto().encode_to_vec());
+            prop_assert_eq!(bytes.len(), m.encoded_len());
+            let back = WakuMessage::decode(&bytes, DEFAULT_MAX_MESSAGE_SIZE).unwrap();
             prop_assert_eq!(&back, &m);
             prop_assert_eq!(back.hash("/waku/2/rs/16/32"), m.hash("/waku/2/rs/16/32"));
         }

@@ -207,6 +207,8 @@ enum Control {
 
 struct Publish {
     topic: PubsubTopic,
+    /// `topic` as gossipsub names it (formatted once, by the handle).
+    topic_hash: gossipsub::TopicHash,
     data: Vec<u8>,
     hash: MessageHash,
     /// `None` for [`Node::publish_detached`]: failures become events.
@@ -237,10 +239,6 @@ pub fn now_ns() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
         .unwrap_or(0)
-}
-
-fn topic_hash(t: &PubsubTopic) -> gossipsub::TopicHash {
-    gossipsub::TopicHash::from_raw(t.to_string())
 }
 
 impl Node {
@@ -312,6 +310,7 @@ impl Node {
             stats: Stats::default(),
             connected: HashSet::new(),
             traffic: traffic.clone(),
+            out: Vec::new(),
         };
         for t in &config.pubsub_topics {
             driver.subscribe(t);
@@ -437,10 +436,12 @@ impl Node {
                 max: self.max_message_size,
             }));
         }
-        let hash = message.hash(&topic.to_string());
+        let topic_str = topic.to_string();
+        let hash = message.hash(&topic_str);
         self.publish
             .send(Publish {
                 topic: topic.clone(),
+                topic_hash: gossipsub::TopicHash::from_raw(topic_str),
                 data,
                 hash,
                 reply,
@@ -504,6 +505,8 @@ struct Driver {
     stats: Stats,
     connected: HashSet<PeerId>,
     traffic: Arc<TrafficCounters>,
+    /// Events of the swarm event being handled (reused).
+    out: Vec<Event>,
 }
 
 impl Driver {
@@ -519,10 +522,14 @@ impl Driver {
             let room = self.pending_len < self.pending_cap;
             tokio::select! {
                 ev = self.swarm.select_next_some() => {
-                    for out in self.on_swarm_event(ev) {
+                    // One buffer for the whole run: no allocation per event.
+                    let mut out = std::mem::take(&mut self.out);
+                    self.on_swarm_event(ev, &mut out);
+                    for e in out.drain(..) {
                         // A full channel pauses the node: back-pressure, no drops.
-                        let _ = self.events.send(out).await;
+                        let _ = self.events.send(e).await;
                     }
+                    self.out = out;
                 }
                 cmd = control.recv(), if handles_open => match cmd {
                     None | Some(Control::Shutdown) => break,
@@ -556,7 +563,7 @@ impl Driver {
     }
 
     fn on_publish(&mut self, p: Publish, failed: &mut Vec<Event>) {
-        let r = self.publish(p.topic.clone(), p.data);
+        let r = self.publish(p.topic_hash, p.data);
         match p.reply {
             Some(reply) => {
                 let _ = reply.send(r);
@@ -643,11 +650,10 @@ impl Driver {
 
     fn publish(
         &mut self,
-        topic: PubsubTopic,
+        hash: gossipsub::TopicHash,
         data: Vec<u8>,
     ) -> Result<PublishOutcome, PublishError> {
-        let hash = topic_hash(&topic);
-        if self.pending.get(&hash).is_some_and(|q| !q.is_empty()) {
+        if self.pending_len > 0 && self.pending.get(&hash).is_some_and(|q| !q.is_empty()) {
             // Keep order behind what already waits.
             self.enqueue(hash, data);
             return Ok(PublishOutcome::Queued);
@@ -664,7 +670,7 @@ impl Driver {
                 if self.archive.is_some()
                     && let Ok(msg) = WakuMessage::decode(&data, usize::MAX)
                 {
-                    self.archive(&topic.to_string(), &msg);
+                    self.archive(hash.as_str(), &msg);
                 }
                 Ok(PublishOutcome::Sent)
             }
@@ -776,8 +782,7 @@ impl Driver {
         }
     }
 
-    fn on_swarm_event(&mut self, ev: SwarmEvent<BehaviourEvent>) -> Vec<Event> {
-        let mut out = Vec::new();
+    fn on_swarm_event(&mut self, ev: SwarmEvent<BehaviourEvent>, out: &mut Vec<Event>) {
         match ev {
             SwarmEvent::ConnectionEstablished {
                 peer_id,
@@ -815,7 +820,7 @@ impl Driver {
                 });
             }
             SwarmEvent::Behaviour(BehaviourEvent::Limits(never)) => match never {},
-            SwarmEvent::Behaviour(BehaviourEvent::Relay(ev)) => self.on_relay(ev, &mut out),
+            SwarmEvent::Behaviour(BehaviourEvent::Relay(ev)) => self.on_relay(ev, out),
             SwarmEvent::Behaviour(BehaviourEvent::Metadata(ev)) => match ev {
                 request_response::Event::Message { peer, message, .. } => match message {
                     request_response::Message::Request {
@@ -827,10 +832,10 @@ impl Driver {
                             .behaviour_mut()
                             .metadata
                             .send_response(channel, md);
-                        self.check_cluster(peer, &request, &mut out);
+                        self.check_cluster(peer, &request, out);
                     }
                     request_response::Message::Response { response, .. } => {
-                        self.check_cluster(peer, &response, &mut out);
+                        self.check_cluster(peer, &response, out);
                     }
                 },
                 other => tracing::debug!(?other, "metadata"),
@@ -879,7 +884,6 @@ impl Driver {
             SwarmEvent::Behaviour(BehaviourEvent::Ping(_)) => {}
             other => tracing::trace!(?other, "swarm"),
         }
-        out
     }
 
     fn on_relay(&mut self, ev: gossipsub::Event, out: &mut Vec<Event>) {
