@@ -45,8 +45,18 @@ pub const MAX_CONNECTIONS_PER_PEER: u32 = 2;
 pub const MAX_PENDING_INCOMING: u32 = 32;
 
 /// Most pubsub topics one remote peer may be subscribed to (a cluster has 1024
-/// shards); a subscription beyond it is refused.
+/// shards), and most subscriptions in one of its RPCs. An RPC that would take
+/// the peer past the cap, or that carries more subscriptions than that, is
+/// ignored as a whole (gossipsub's `MaxCountSubscriptionFilter`): none of its
+/// subscriptions count, later ones within the cap do.
 pub const MAX_TOPICS_PER_PEER: usize = 1024;
+
+/// Largest control part (subscriptions and control messages) of one
+/// gossipsub RPC that is read. rust-libp2p's default of 16 KiB is too small
+/// for a peer announcing [`MAX_TOPICS_PER_PEER`] static shards at once (about
+/// 23 bytes each): such an RPC would fail to decode and be lost with the
+/// whole substream. 64 KiB fits the cap with room for long cluster numbers.
+pub const MAX_CONTROL_MESSAGE_SIZE: usize = 64 * 1024;
 
 /// The gossipsub behaviour as Waku uses it: per-peer subscription caps.
 pub type Relay = gossipsub::Behaviour<
@@ -160,8 +170,8 @@ pub enum BuildError {
 /// protocol id `/vac/waku/relay/2.0.0` (v1.1), anonymous messages
 /// (StrictNoSign), message id = SHA-256(data), D = 6, D_low = 4, D_high = 8,
 /// D_lazy = 6, D_out = 3, heartbeat 1 s, seen TTL 2 min, history 6/3, fanout TTL
-/// 60 s, flood publish, max transmit size [`MAX_TRANSMIT_SIZE`], explicit
-/// validation.
+/// 60 s, flood publish, max transmit size [`MAX_TRANSMIT_SIZE`], control
+/// part up to [`MAX_CONTROL_MESSAGE_SIZE`], explicit validation.
 pub fn gossipsub_config(config: &Config) -> Result<gossipsub::Config, BuildError> {
     gossipsub::ConfigBuilder::default()
         .protocol_id(RELAY_PROTOCOL, gossipsub::Version::V1_1)
@@ -184,6 +194,7 @@ pub fn gossipsub_config(config: &Config) -> Result<gossipsub::Config, BuildError
         .prune_backoff(Duration::from_secs(60))
         .flood_publish(true)
         .max_transmit_size(MAX_TRANSMIT_SIZE)
+        .max_control_message_size(MAX_CONTROL_MESSAGE_SIZE)
         .validate_messages()
         .connection_handler_queue_len(config.peer_queue_cap)
         .publish_queue_duration(config.peer_queue_timeout)

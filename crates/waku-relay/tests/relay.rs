@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use futures::StreamExt;
+use libp2p::PeerId;
 use waku_relay::node::now_ns;
 use waku_relay::store::{STATUS_OK, StoreQuery};
 use waku_relay::{
@@ -491,4 +492,85 @@ async fn traffic_counters_grow_with_a_message() {
     );
     assert_eq!(b1.message_bytes_received - b0.message_bytes_received, size);
     assert_eq!(a1.message_bytes_received, 0);
+}
+
+/// Waits for `peer`'s next subscription change seen by a node and returns
+/// (subscribed?, topic).
+async fn next_subscription_change(events: &mut Events, peer: PeerId) -> (bool, PubsubTopic) {
+    wait_for(events, |e| match e {
+        Event::Subscribed { peer_id, topic } if *peer_id == peer => Some((true, topic.clone())),
+        Event::Unsubscribed { peer_id, topic } if *peer_id == peer => Some((false, topic.clone())),
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test]
+async fn per_peer_topic_cap_refuses_subscriptions_beyond_it() {
+    use waku_relay::behaviour::MAX_TOPICS_PER_PEER;
+    let cap = u16::try_from(MAX_TOPICS_PER_PEER).unwrap();
+    let shards = |n: u16| {
+        (0..n)
+            .map(|s| PubsubTopic::shard(16, s))
+            .collect::<Vec<_>>()
+    };
+    let extra = PubsubTopic::from("/waku-relay-test/extra");
+
+    // A peer at the cap: every subscription is recorded.
+    let (b, mut eb) = node(Config::default()).await;
+    let (a, _ea) = node(Config {
+        pubsub_topics: shards(cap),
+        ..Config::default()
+    })
+    .await;
+    a.dial(b.dial_addr().unwrap()).await.unwrap();
+    let mut seen = HashSet::new();
+    while seen.len() < MAX_TOPICS_PER_PEER {
+        let (subscribed, t) = next_subscription_change(&mut eb, a.peer_id()).await;
+        assert!(subscribed);
+        seen.insert(t);
+    }
+    // One more is refused (the whole subscription message is ignored)...
+    assert!(a.subscribe(extra.clone()).await);
+    // ...which shows once a later message from the same peer has arrived:
+    // messages of one peer are handled in order.
+    assert!(a.unsubscribe(PubsubTopic::shard(16, 5)).await);
+    assert_eq!(
+        next_subscription_change(&mut eb, a.peer_id()).await,
+        (false, PubsubTopic::shard(16, 5)),
+        "the subscription beyond the cap was not recorded"
+    );
+    // Below the cap again, a new subscription is accepted (gossipsub reports
+    // an unsubscription whether or not it had recorded the topic).
+    assert!(a.unsubscribe(extra.clone()).await);
+    assert_eq!(
+        next_subscription_change(&mut eb, a.peer_id()).await,
+        (false, extra.clone())
+    );
+    assert!(a.subscribe(extra.clone()).await);
+    assert_eq!(
+        next_subscription_change(&mut eb, a.peer_id()).await,
+        (true, extra.clone())
+    );
+
+    // A peer announcing more than the cap at once: the announcement is
+    // ignored as a whole, later subscriptions within the cap count.
+    let (c, _ec) = node(Config {
+        pubsub_topics: shards(cap + 1),
+        ..Config::default()
+    })
+    .await;
+    c.dial(b.dial_addr().unwrap()).await.unwrap();
+    wait_for(&mut eb, |e| match e {
+        Event::PeerConnected { peer_id, .. } if *peer_id == c.peer_id() => Some(()),
+        _ => None,
+    })
+    .await;
+    assert!(c.subscribe(extra.clone()).await);
+    assert_eq!(
+        next_subscription_change(&mut eb, c.peer_id()).await,
+        (true, extra),
+        "none of the {} announced topics was recorded",
+        cap + 1
+    );
 }
