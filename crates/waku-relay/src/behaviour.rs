@@ -79,7 +79,8 @@ pub struct StoreConfig {
 pub struct Config {
     /// Identity; a fresh Ed25519 key when `None`.
     pub keypair: Option<Keypair>,
-    /// Addresses to listen on (TCP).
+    /// Addresses to listen on (TCP; `/tcp/N/ws` too with the `websocket`
+    /// feature).
     pub listen_addrs: Vec<Multiaddr>,
     /// Pubsub topics subscribed at start; the first is the default for publishing.
     pub pubsub_topics: Vec<PubsubTopic>,
@@ -294,7 +295,8 @@ pub fn protocols() -> [StreamProtocol; 3] {
 }
 
 /// A tokio swarm with Waku's transport: TCP (nodelay) + Noise + yamux or
-/// mplex (stock js-waku offers only mplex). Also used by the benches for the
+/// mplex (stock js-waku offers only mplex), and websocket over TCP next to it
+/// with the `websocket` feature. Also used by the benches for the
 /// bare-gossipsub baseline, so both run on the same transport. Bytes are
 /// counted as in [`build_swarm_counted`] (into counters nobody reads).
 pub fn build_swarm<B: NetworkBehaviour>(
@@ -319,6 +321,8 @@ pub fn build_swarm_counted<B: NetworkBehaviour>(
     behaviour: impl FnOnce(&Keypair) -> B,
 ) -> Result<Swarm<B>, BuildError> {
     let noise = noise::Config::new(&keypair).map_err(|e| BuildError::Transport(e.to_string()))?;
+    #[cfg(feature = "websocket")]
+    let ws = websocket_transport(&keypair, counters.clone())?;
     let transport = tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
         .map(move |s, _| Counted::new(s, counters))
         .upgrade(upgrade::Version::V1Lazy)
@@ -327,12 +331,41 @@ pub fn build_swarm_counted<B: NetworkBehaviour>(
             yamux::Config::default(),
             libp2p_mplex::Config::default(),
         ));
-    Ok(libp2p::SwarmBuilder::with_existing_identity(keypair)
+    let builder = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_other_transport(|_| transport)
-        .map_err(|e| BuildError::Transport(e.to_string()))?
+        .map_err(|e| BuildError::Transport(e.to_string()))?;
+    #[cfg(feature = "websocket")]
+    let builder = builder
+        .with_other_transport(|_| ws)
+        .map_err(|e| BuildError::Transport(e.to_string()))?;
+    Ok(builder
         .with_behaviour(behaviour)
         .map_err(|e| BuildError::Transport(e.to_string()))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(idle_connection_timeout))
         .build())
+}
+
+/// libp2p's websocket transport over TCP (`/ip4/../tcp/N/ws`), with the same
+/// security, multiplexers and byte counting as the TCP transport.
+#[cfg(feature = "websocket")]
+fn websocket_transport(
+    keypair: &Keypair,
+    counters: Arc<TrafficCounters>,
+) -> Result<
+    libp2p::core::transport::Boxed<(libp2p::PeerId, libp2p::core::muxing::StreamMuxerBox)>,
+    BuildError,
+> {
+    let noise = noise::Config::new(keypair).map_err(|e| BuildError::Transport(e.to_string()))?;
+    let tcp = tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+        .map(move |s, _| Counted::new(s, counters));
+    Ok(libp2p_websocket::Config::new(tcp)
+        .upgrade(upgrade::Version::V1Lazy)
+        .authenticate(noise)
+        .multiplex(upgrade::SelectUpgrade::new(
+            yamux::Config::default(),
+            libp2p_mplex::Config::default(),
+        ))
+        .map(|(peer, muxer), _| (peer, libp2p::core::muxing::StreamMuxerBox::new(muxer)))
+        .boxed())
 }

@@ -13,7 +13,9 @@
 //! - [`Behaviour`]: gossipsub under `/vac/waku/relay/2.0.0` (anonymous
 //!   messages, message id = SHA-256 of the data, Waku's parameters), metadata,
 //!   store v3, identify and ping, over TCP + Noise + yamux or mplex
-//!   ([`behaviour::build_swarm`]);
+//!   ([`behaviour::build_swarm`]); with the `websocket` cargo feature (off by
+//!   default), also libp2p's websocket transport (`/ip4/../tcp/N/ws`
+//!   addresses in [`Config::listen_addrs`] and dials);
 //! - [`Node`]: a tokio task driving the swarm with a handle to publish,
 //!   subscribe, dial and query stores, and a bounded stream of [`Event`]s. A
 //!   publish before any peer subscribed is queued (bounded by
@@ -29,8 +31,9 @@
 //!   sizes of the messages it published and received ([`Traffic`]).
 //!
 //! Not done here: RLN (17), filter (12), light push (19), discv5 (33), peer
-//! exchange (34), websocket transport. This crate knows nothing of Status; the
-//! `status` facade joins it to the protocol crates.
+//! exchange (34), secure websocket (`/wss`: no TLS configured). This crate
+//! knows nothing of Status; the `status` facade joins it to the protocol
+//! crates.
 //!
 //! # Example
 //!

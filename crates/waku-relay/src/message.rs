@@ -174,7 +174,7 @@ impl WakuMessage {
     /// The protobuf encoding (js-waku compatible: `version` is always written).
     ///
     /// Written straight from the fields (the same bytes as prost writes for
-    /// [`Self::to_proto`], checked by a property test), without copying the
+    /// the generated protobuf struct, checked by a property test), without copying the
     /// payload into an intermediate protobuf struct first.
     pub fn encode(&self) -> Vec<u8> {
         use prost::encoding::{bool as pbool, bytes, sint64, string, uint32};

@@ -574,3 +574,37 @@ async fn per_peer_topic_cap_refuses_subscriptions_beyond_it() {
         cap + 1
     );
 }
+
+#[cfg(feature = "websocket")]
+#[tokio::test]
+async fn websocket_transport_relays() {
+    use libp2p::multiaddr::Protocol;
+    let ws_any_port = waku_relay::behaviour::loopback_any_port().with(Protocol::Ws("/".into()));
+    let (a, mut ea) = node(Config {
+        listen_addrs: vec![ws_any_port],
+        ..Config::default()
+    })
+    .await;
+    let addr = a.dial_addr().unwrap();
+    assert!(addr.iter().any(|p| matches!(p, Protocol::Ws(_))), "{addr}");
+    let (b, mut eb) = node(Config::default()).await;
+    b.dial(addr).await.unwrap();
+    wait_for(&mut ea, |e| {
+        matches!(e, Event::Subscribed { .. }).then_some(())
+    })
+    .await;
+    wait_for(&mut eb, |e| {
+        matches!(e, Event::Subscribed { .. }).then_some(())
+    })
+    .await;
+    let before = a.traffic();
+    let (hash, outcome) = b.publish(&topic(), &msg(1)).await.unwrap();
+    assert_eq!(outcome, PublishOutcome::Sent);
+    wait_for(&mut ea, |e| match e {
+        Event::Message { hash: h, .. } if *h == hash => Some(()),
+        _ => None,
+    })
+    .await;
+    // Bytes over websocket are counted too.
+    assert!(a.traffic().bytes_in > before.bytes_in);
+}
