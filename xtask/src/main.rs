@@ -69,7 +69,7 @@ fn usage() {
          vectors sessions   write status-sessions' known-answer vectors\n  \
          vectors x3dh       write status-x3dh's known-answer vectors\n  \
          vectors [--check]  write (or check) every vector of the stack into docs/vectors/\n  \
-         fuzz [--seconds N] [--target T] [--package P] [--ci] [--list]   run the fuzz targets\n  \
+         fuzz [--seconds N] [--target T] [--package P] [--ci] [--per-package] [--list]   run the fuzz targets\n  \
          sim [--ci] [--seed S] [--nodes N] [--loss P] ...   deterministic network simulator\n  \
          soak [--ci] [--nodes N] [--seconds S] [--kill-every K]   real nodes on loopback with kills"
     );
