@@ -271,7 +271,7 @@ async fn play_in(root: &std::path::Path) -> Result<(), CliError> {
         })
         .await?;
         match event {
-            NodeEvent::HistoryFetched { count } => {
+            NodeEvent::HistoryFetched { count, .. } => {
                 say(&format!(
                     "[Bob] asked Alice's store for what he missed: {count} messages"
                 ));

@@ -169,7 +169,7 @@ fn show(event: &NodeEvent) {
         NodeEvent::GroupUpdated(group) => say(&format!("group-updated: {group}")),
         NodeEvent::Delivered { id, .. } => say(&format!("delivered: {}", hex(id))),
         NodeEvent::DeliveryFailed { id, .. } => say(&format!("failed: {}", hex(id))),
-        NodeEvent::HistoryFetched { count } => say(&format!("history-fetched: {count}")),
+        NodeEvent::HistoryFetched { count, .. } => say(&format!("history-fetched: {count}")),
         _ => {}
     }
 }

@@ -31,7 +31,7 @@ use crate::persist::{self, RecordingSessionStore};
 use crate::store::StoreError;
 use status_sessions::{DeviceInfo, SessionManager};
 use tokio::sync::{mpsc, oneshot};
-use waku_relay::{PubsubTopic, WakuMessage};
+use waku_relay::{MessageHash, PubsubTopic, WakuMessage};
 
 pub use libp2p::Multiaddr;
 
@@ -329,6 +329,9 @@ pub enum NodeEvent {
     HistoryFetched {
         /// How many messages the store returned.
         count: usize,
+        /// How many of them this node had handled already (relayed to it, or fetched
+        /// before): skipped without reaching the chat and session layers.
+        skipped: usize,
     },
     /// A message of ours gave up.
     DeliveryFailed {
@@ -566,6 +569,11 @@ const NS_NODE: &str = "node";
 const KEY_LAST_ONLINE: &[u8] = b"last-online-ms";
 /// How often "last online" is saved.
 const LAST_ONLINE_EVERY_MS: u64 = 5_000;
+/// How long the hash of a Waku message handed to the chat layer is remembered, so that
+/// the same message relayed again or fetched again from a store peer is skipped (the
+/// seen table holds at most this long a window of traffic; older hashes are pruned with
+/// the last-online time).
+const SEEN_RETENTION_SECS: i64 = 24 * 3600;
 /// Most store pages fetched per history query.
 const MAX_STORE_PAGES: usize = 20;
 
@@ -851,7 +859,11 @@ impl Task {
                     self.publish(out).await;
                     if now.saturating_sub(self.last_saved_ms) >= LAST_ONLINE_EVERY_MS {
                         self.last_saved_ms = now;
+                        let oldest = i64::try_from(now / 1000)
+                            .unwrap_or(i64::MAX)
+                            .saturating_sub(SEEN_RETENTION_SECS);
                         let saved = self.account.store_mut().transaction(|tx| {
+                            tx.seen_prune(oldest)?;
                             tx.kv_put(NS_NODE, KEY_LAST_ONLINE, &now.to_be_bytes())
                         });
                         if let Err(e) = saved {
@@ -940,17 +952,11 @@ impl Task {
             waku_relay::Event::Message {
                 pubsub_topic,
                 message,
+                hash,
                 ..
             } => {
-                let out = self.chat.handle_waku(
-                    &mut self.rng,
-                    now_ms(),
-                    &mut self.sessions,
-                    &pubsub_topic.to_string(),
-                    message.content_topic(),
-                    message.payload(),
-                );
-                self.publish(out).await;
+                self.ingest(&pubsub_topic.to_string(), &message, &hash)
+                    .await;
             }
             _ => {}
         }
@@ -963,6 +969,8 @@ impl Task {
             .chat
             .history_queries(&self.sessions, self.last_online, now);
         let mut fetched = 0usize;
+        let mut complete = true;
+        let mut skipped = 0usize;
         for (n, q) in queries.into_iter().enumerate() {
             let mut cursor = None;
             for page in 0..MAX_STORE_PAGES {
@@ -981,21 +989,17 @@ impl Task {
                     Ok(r) => r,
                     Err(e) => {
                         tracing::warn!(%peer, error = %e, "store query failed");
+                        complete = false;
                         break;
                     }
                 };
                 for entry in response.messages {
                     if let Some((pubsub, message)) = entry.data {
                         fetched += 1;
-                        let out = self.chat.handle_waku(
-                            &mut self.rng,
-                            now_ms(),
-                            &mut self.sessions,
-                            &pubsub,
-                            message.content_topic(),
-                            message.payload(),
-                        );
-                        self.publish(out).await;
+                        let hash = message.hash(&pubsub);
+                        if !self.ingest(&pubsub, &message, &hash).await {
+                            skipped += 1;
+                        }
                     }
                 }
                 cursor = response.cursor;
@@ -1004,9 +1008,43 @@ impl Task {
                 }
             }
         }
-        tracing::info!(%peer, fetched, "history fetched from store peer");
-        self.emit(NodeEvent::HistoryFetched { count: fetched })
-            .await;
+        if complete {
+            // The next fetch (a reconnection to a store peer) starts here, less the
+            // chat layer's margin, instead of at the start of this run.
+            self.last_online = now;
+        }
+        tracing::info!(%peer, fetched, skipped, "history fetched from store peer");
+        self.emit(NodeEvent::HistoryFetched {
+            count: fetched,
+            skipped,
+        })
+        .await;
+    }
+
+    /// Hands a Waku message to the chat layer once: a message whose hash is in the
+    /// account's seen table (relayed earlier, or fetched again from a store peer) is
+    /// skipped before the session layer sees it, where an old message of an earlier
+    /// ratchet step would count as undecryptable and start a session recovery. The hash
+    /// is recorded in the transaction that commits the message's state change. Returns
+    /// false for a message skipped that way.
+    async fn ingest(&mut self, pubsub: &str, message: &WakuMessage, hash: &MessageHash) -> bool {
+        let seen = self
+            .account
+            .store_mut()
+            .transaction(|tx| tx.seen_contains(hash.as_bytes()));
+        if matches!(seen, Ok(true)) {
+            return false;
+        }
+        let out = self.chat.handle_waku(
+            &mut self.rng,
+            now_ms(),
+            &mut self.sessions,
+            pubsub,
+            message.content_topic(),
+            message.payload(),
+        );
+        self.commit_and_publish(out, Some(hash)).await;
+        true
     }
 
     async fn emit(&mut self, event: NodeEvent) {
@@ -1016,10 +1054,20 @@ impl Task {
     /// Commits the state change behind `out`, then shows its events and publishes its
     /// messages. Nothing is published if the commit fails.
     async fn publish(&mut self, out: Output) {
-        let committed = self
-            .account
-            .store_mut()
-            .transaction(|tx| persist::persist(tx, self.sessions.store(), &out.changes));
+        self.commit_and_publish(out, None).await;
+    }
+
+    /// [`Task::publish`], also recording `seen` (the hash of the Waku message behind
+    /// `out`) in the same transaction.
+    async fn commit_and_publish(&mut self, out: Output, seen: Option<&MessageHash>) {
+        let now_secs = i64::try_from(now_ms() / 1000).unwrap_or(i64::MAX);
+        let committed = self.account.store_mut().transaction(|tx| {
+            persist::persist(tx, self.sessions.store(), &out.changes)?;
+            if let Some(hash) = seen {
+                tx.seen_insert(hash.as_bytes(), now_secs)?;
+            }
+            Ok::<_, StoreError>(())
+        });
         if let Err(e) = committed {
             tracing::error!(error = %e, "cannot save a state change; its messages are not sent");
             return;

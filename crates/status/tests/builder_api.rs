@@ -252,3 +252,96 @@ async fn builder_restores_an_account_and_reopens_it() {
         .await;
     assert!(matches!(missing, Err(status::node::NodeError::Config(_))));
 }
+
+/// A node that restarts and fetches its history from a store peer skips the messages it
+/// had already handled (their hashes are in its seen table): they do not reach the
+/// session layer again, where old messages of earlier ratchet steps would count as
+/// undecryptable and start a needless session recovery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_after_a_restart_skips_messages_already_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, mut alice_events, _) = builder(dir.path(), "alice")
+        .serve_store(true)
+        .create()
+        .await
+        .unwrap();
+    let store = alice.dial_addr().unwrap().clone();
+    let bob_builder = |dir: &std::path::Path| builder(dir, "bob").store_peer(store.clone());
+    let (bob, mut bob_events, _) = bob_builder(dir.path()).create().await.unwrap();
+    wait_for(&mut bob_events, "the first history fetch", |e| {
+        matches!(e, NodeEvent::HistoryFetched { .. })
+    })
+    .await;
+
+    let bob_code = bob.contact_code().await.unwrap();
+    let (alice_key, bob_key) = (*alice.public_key(), *bob.public_key());
+    alice.add_contact(&bob_code).await.unwrap();
+    alice.send_contact_request(bob_key, "hi").await.unwrap();
+    wait_for(
+        &mut bob_events,
+        "the request",
+        |e| matches!(e, NodeEvent::ContactRequest { from, .. } if *from == alice_key),
+    )
+    .await;
+    bob.accept(alice_key).await.unwrap();
+    wait_for(
+        &mut alice_events,
+        "the acceptance",
+        |e| matches!(e, NodeEvent::ContactAdded(k) if *k == bob_key),
+    )
+    .await;
+    let mut texts = Vec::new();
+    for n in 0..3 {
+        let id = alice
+            .send_text(bob_key, &format!("text {n}"))
+            .await
+            .unwrap()
+            .unwrap();
+        wait_for(
+            &mut bob_events,
+            "a text",
+            |e| matches!(e, NodeEvent::Message { id: got, .. } if *got == id),
+        )
+        .await;
+        texts.push(id);
+    }
+    // Bob's acks reach Alice, so nothing is retransmitted while Bob is away.
+    for id in &texts {
+        wait_for(
+            &mut alice_events,
+            "a delivery",
+            |e| matches!(e, NodeEvent::Delivered { id: got, .. } if got == id),
+        )
+        .await;
+    }
+    bob.shutdown().await;
+
+    let (bob, mut bob_events) = bob_builder(dir.path()).open().await.unwrap();
+    let NodeEvent::HistoryFetched { count, skipped } = wait_for(
+        &mut bob_events,
+        "the history fetch after the restart",
+        |e| matches!(e, NodeEvent::HistoryFetched { .. }),
+    )
+    .await
+    else {
+        unreachable!()
+    };
+    // The store holds the request, the acceptance, the three texts and the acks; every
+    // message addressed to Bob was handled before the restart.
+    assert!(count >= 4, "the store returned {count} messages");
+    assert!(
+        skipped >= 4,
+        "only {skipped} of {count} fetched messages were skipped as already handled"
+    );
+    let history = bob.history(ChatId::OneToOne(alice_key)).await.unwrap();
+    assert_eq!(
+        history
+            .iter()
+            .filter(|(_, t)| t.starts_with("text "))
+            .count(),
+        3,
+        "each text is stored once"
+    );
+    bob.shutdown().await;
+    alice.shutdown().await;
+}
