@@ -52,6 +52,13 @@
 //! encrypts and decrypts in one pass into the output buffer. `benches/ratchet.rs`
 //! measures vodozemac 0.11 in the same run.
 //!
+//! The workspace builds curve25519-dalek with its AVX-512 IFMA backend compiled in
+//! (`--cfg curve25519_dalek_backend="avx512"` in `.cargo/config.toml`, x86-64 only); the
+//! backend is chosen at run time (IFMA, else AVX2, else portable) and is about 10 %
+//! faster for the variable-base multiplications of session setup and DH steps. A program
+//! that depends on this crate from outside the workspace gets curve25519-dalek's default
+//! (AVX2 unless built for an IFMA target) unless it sets the same flag.
+//!
 //! The `hazmat` and `fuzzing` modules are hidden: they expose internals (secrets,
 //! caller-chosen keys) to the known-answer vectors, the tests and the fuzz targets only.
 //!
