@@ -64,8 +64,8 @@
 //!   and frames, `MessageHash` cursors (`store`); content and pubsub topic strings
 //!   (`topics`).
 //! - status (the node): the database records read back at start — contacts, messages,
-//!   outbox, groups (re-verified events), session-store keys, record framing, KDF
-//!   parameters, stored prekeys (`records`). The rows are AEAD-sealed, so a tampered
+//!   outbox, groups (re-verified events), chat clocks, orphan lists, session-store
+//!   keys, record framing, KDF parameters, stored prekeys (`records`). The rows are AEAD-sealed, so a tampered
 //!   row fails to open before these decoders see it.
 //!
 //! Not fuzzed: the recovery phrase and derivation paths (typed by the user), the

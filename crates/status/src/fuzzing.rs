@@ -2,8 +2,8 @@
 //! (`tests/fuzz_corpus.rs`). Not a stable API.
 //!
 //! [`records`] feeds arbitrary bytes to every decoder of what a node reads back from its
-//! account database: the chat layer's contact, message, outbox and group records, the
-//! session-store keys, the sealed-record framing, the stored KDF parameters and the
+//! account database: the chat layer's contact, message, outbox and group records, chat
+//! clocks and orphan lists, the session-store keys, the sealed-record framing, the stored KDF parameters and the
 //! stored signed prekey. Whatever decodes must re-encode to bytes that decode to the same
 //! value. (The SQLite file itself is opened by SQLite and is AEAD-sealed row by row, so a
 //! tampered row fails to open before these decoders see it; they are fuzzed directly.)
@@ -20,8 +20,9 @@ use status_x3dh::SignedPreKeyPair;
 
 use crate::account::{decode_prekey, encode_prekey};
 use crate::persist::{
-    decode_contact, decode_group, decode_message, decode_outbox, encode_contact, encode_group,
-    encode_message, encode_outbox, session_key_bytes, session_key_from,
+    decode_clock, decode_contact, decode_group, decode_message, decode_orphans, decode_outbox,
+    encode_clock, encode_contact, encode_group, encode_message, encode_orphans, encode_outbox,
+    session_key_bytes, session_key_from,
 };
 use crate::store::{KdfParams, decode_record, encode_record};
 
@@ -35,15 +36,16 @@ fn group_id() -> Option<GroupId> {
     .ok()
 }
 
-/// cargo-fuzz target `records`: `data[0] % 8` picks the decoder (0 contact, 1 message,
+/// cargo-fuzz target `records`: `data[0] % 10` picks the decoder (0 contact, 1 message,
 /// 2 outbox entry, 3 group, 4 session key, 5 sealed-record framing, 6 KDF parameters,
-/// 7 signed prekey), `data[1..]` is the stored bytes. Never panics; a decoded value
+/// 7 signed prekey, 8 chat clock (key, then the 8-byte value), 9 orphan list),
+/// `data[1..]` is the stored bytes. Never panics; a decoded value
 /// re-encodes to bytes that decode to the same value.
 pub fn records(data: &[u8]) {
     let Some((&selector, bytes)) = data.split_first() else {
         return;
     };
-    match selector % 8 {
+    match selector % 10 {
         0 => {
             if let Some(c) = decode_contact(bytes)
                 && decode_contact(&encode_contact(&c)).as_ref() != Some(&c)
@@ -96,11 +98,28 @@ pub fn records(data: &[u8]) {
                 panic!("KDF parameters have one encoding");
             }
         }
-        _ => {
+        7 => {
             if let Some(p) = decode_prekey(bytes)
                 && encode_prekey(&p).as_slice() != bytes
             {
                 panic!("stored prekeys have one encoding");
+            }
+        }
+        8 => {
+            // The last 8 bytes are the value, the rest the key.
+            let (key, value) = bytes.split_at(bytes.len().saturating_sub(8));
+            if let Some((chat, clock)) = decode_clock(key, value) {
+                let (k, v) = encode_clock(&chat, clock);
+                if decode_clock(&k, &v) != Some((chat, clock)) {
+                    panic!("clock record round trip");
+                }
+            }
+        }
+        _ => {
+            if let Some(list) = decode_orphans(bytes)
+                && encode_orphans(&list).as_slice() != bytes
+            {
+                panic!("orphan lists have one encoding");
             }
         }
     }
@@ -166,6 +185,12 @@ pub fn seed_inputs() -> Vec<Vec<u8>> {
     out.push(with(
         7,
         &encode_prekey(&SignedPreKeyPair::from_secret_bytes(&[8; 32], 4)),
+    ));
+    let (key, value) = encode_clock(&ChatId::OneToOne(b), 42);
+    out.push(with(8, &[key.as_slice(), &value].concat()));
+    out.push(with(
+        9,
+        &encode_orphans(&[(b, vec![1, 2, 3]), (*a.public_key(), b"wire".to_vec())]),
     ));
     out
 }

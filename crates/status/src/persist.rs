@@ -546,7 +546,8 @@ pub fn persist(
                 tx.kv_delete(NS_OUTBOX, &outbox_key(peer, &id.0))?;
             }
             StoreChange::Clock(chat, clock) => {
-                tx.kv_put(NS_CLOCK, &chat_key_bytes(chat), &clock.to_be_bytes())?;
+                let (key, value) = encode_clock(chat, *clock);
+                tx.kv_put(NS_CLOCK, &key, &value)?;
             }
             StoreChange::AddOrphan(target, sender, wire) => {
                 let mut list = tx
@@ -566,6 +567,40 @@ pub fn persist(
         }
     }
     Ok(())
+}
+
+/// A chat's Lamport clock record: the chat's key and the clock, big-endian.
+pub(crate) fn decode_clock(key: &[u8], value: &[u8]) -> Option<(ChatId, u64)> {
+    let chat = R(key).chat()?;
+    let clock = u64::from_be_bytes(value.try_into().ok()?);
+    Some((chat, clock))
+}
+
+/// The clock record of `chat` as (key, value).
+pub(crate) fn encode_clock(chat: &ChatId, clock: u64) -> (Vec<u8>, [u8; 8]) {
+    (chat_key_bytes(chat), clock.to_be_bytes())
+}
+
+/// The orphan list of a message (replies, edits or reactions that arrived before it):
+/// (sender, signed wire bytes) pairs, one after the other.
+pub(crate) fn decode_orphans(value: &[u8]) -> Option<Vec<(IdentityPublicKey, Vec<u8>)>> {
+    let mut r = R(value);
+    let mut out = Vec::new();
+    while !r.0.is_empty() {
+        let sender = r.key()?;
+        let wire = r.bytes()?.to_vec();
+        out.push((sender, wire));
+    }
+    Some(out)
+}
+
+/// An orphan list as [`decode_orphans`] reads it.
+pub(crate) fn encode_orphans(list: &[(IdentityPublicKey, Vec<u8>)]) -> Vec<u8> {
+    let mut w = W(Vec::new());
+    for (sender, wire) in list {
+        w.key(sender).bytes(wire);
+    }
+    w.0
 }
 
 /// Rebuilds both layers' in-memory stores from the database.
@@ -604,16 +639,12 @@ pub fn load(tx: &Tx<'_>) -> Result<(RecordingSessionStore, status_chat::MemorySt
         )));
     }
     for (k, v) in tx.kv_scan(NS_CLOCK)? {
-        let chat_id = R(&k).chat().ok_or_else(|| corrupt("kv"))?;
-        let clock = u64::from_be_bytes(v.as_slice().try_into().map_err(|_| corrupt("kv"))?);
+        let (chat_id, clock) = decode_clock(&k, &v).ok_or_else(|| corrupt("kv"))?;
         chat.apply(StoreChange::Clock(chat_id, clock));
     }
     for (k, v) in tx.kv_scan(NS_ORPHAN)? {
         let target = MessageId(k.as_slice().try_into().map_err(|_| corrupt("kv"))?);
-        let mut r = R(&v);
-        while !r.0.is_empty() {
-            let sender = r.key().ok_or_else(|| corrupt("kv"))?;
-            let wire = r.bytes().ok_or_else(|| corrupt("kv"))?.to_vec();
+        for (sender, wire) in decode_orphans(&v).ok_or_else(|| corrupt("kv"))? {
             chat.apply(StoreChange::AddOrphan(target, sender, wire));
         }
     }

@@ -21,9 +21,9 @@ fn corpus_replays() {
 #[test]
 fn real_records_with_damage_replay() {
     let seeds = fuzzing::seed_inputs();
-    assert_eq!(seeds.len(), 8);
+    assert_eq!(seeds.len(), 10);
     for seed in seeds {
-        for selector in 0..8u8 {
+        for selector in 0..10u8 {
             let mut data = seed.clone();
             data[0] = selector;
             fuzzing::records(&data);
