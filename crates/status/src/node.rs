@@ -1007,6 +1007,10 @@ impl Task {
                     break;
                 }
             }
+            if cursor.is_some() {
+                // Stopped at the page cap: the rest is asked for at the next fetch.
+                complete = false;
+            }
         }
         if complete {
             // The next fetch (a reconnection to a store peer) starts here, less the
