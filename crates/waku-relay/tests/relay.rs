@@ -555,14 +555,17 @@ async fn per_peer_topic_cap_refuses_subscriptions_beyond_it() {
 
     // A peer announcing more than the cap at once: the announcement is
     // ignored as a whole, later subscriptions within the cap count.
-    let (c, _ec) = node(Config {
+    let (c, mut ec) = node(Config {
         pubsub_topics: shards(cap + 1),
         ..Config::default()
     })
     .await;
     c.dial(b.dial_addr().unwrap()).await.unwrap();
-    wait_for(&mut eb, |e| match e {
-        Event::PeerConnected { peer_id, .. } if *peer_id == c.peer_id() => Some(()),
+    // Once c has b's subscriptions, c's own announcement has gone out: the
+    // subscription below follows it (subscribing before c had handled the new
+    // connection would put `extra` into that announcement, ignored with it).
+    wait_for(&mut ec, |e| match e {
+        Event::Subscribed { peer_id, .. } if *peer_id == b.peer_id() => Some(()),
         _ => None,
     })
     .await;
