@@ -3,9 +3,29 @@
 //! the loss count of 20 000 messages flooded through a 5-node line.
 //!
 //! `cargo bench -p waku-relay --bench relay` (a few minutes on 2 cores).
-//! `LINE_MESSAGES=n` changes the flood size. `PROFILE=waku` (or `bare`) runs
-//! only that side for `PROFILE_MESSAGES` messages (default 200 000) and prints
-//! its CPU per message: for `perf record` and for interleaved comparisons.
+//!
+//! Three kinds of pair are measured, in one process:
+//! - `bare`: rust-libp2p gossipsub with its default parameters (apart from
+//!   what anonymous messages need), each swarm in its own task;
+//! - `composed`: waku-relay's [`Behaviour`](waku_relay::Behaviour) (gossipsub
+//!   with Waku's parameters, metadata, store, identify, ping, connection
+//!   limits) driven the same way, accepting every message unchecked;
+//! - `waku`: the [`Node`]: handle, node task, validation, message hashes,
+//!   events.
+//!
+//! Every pair carries at most [`PAIR_BUDGET`] messages and is then replaced,
+//! untimed, by a fresh one. gossipsub's per-message cost grows with what it
+//! has seen (its seen-cache keeps every id for 1 min by default, 2 min in
+//! Waku; at 30 000 messages/s bare gossipsub goes from 28 to 53 us per message
+//! over a million messages, with 2.3 GB resident), and a pair that runs after
+//! another in the same process inherits its fragmented heap: without fresh
+//! pairs whichever side runs later pays for what ran before it.
+//!
+//! `LINE_MESSAGES=n` changes the flood size. `PROFILE=waku` (or `bare`,
+//! `composed`) runs only that side for `PROFILE_MESSAGES` messages (default
+//! 200 000) and prints its CPU per message: for `perf record` and for
+//! comparisons one process at a time. `PAIR_BUDGET=n` changes the budget
+//! there (`0`: one pair for the whole run, to see the growth).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::collections::HashSet;
@@ -16,7 +36,9 @@ use criterion::Criterion;
 use futures::StreamExt;
 use libp2p::{gossipsub, identity::Keypair, swarm::SwarmEvent};
 use tokio::runtime::Runtime;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use waku_relay::behaviour::{Behaviour, BehaviourEvent};
 use waku_relay::node::now_ns;
 use waku_relay::{Config, Event, Events, Node, PublishError, PubsubTopic, WakuMessage};
 
@@ -29,16 +51,15 @@ const WINDOW: usize = 256;
 const ROUNDS: usize = 9;
 /// Messages per interleaved round.
 const ROUND_MESSAGES: u64 = 20_000;
+/// Most messages one pair carries in the CPU benches before it is replaced.
+const PAIR_BUDGET: u64 = 60_000;
+/// Messages a fresh pair carries, untimed, before it is measured.
+const PAIR_WARMUP: u64 = 2_000;
 
 /// Process CPU time (user + system, all threads) from /proc/self/stat.
 fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    // Fields 14 and 15 (utime, stime) are at 11 and 12 after the command name.
-    let ticks: u64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
-        + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
-    Duration::from_millis(ticks * 10)
+    let (user, system) = cpu_split();
+    user + system
 }
 
 /// Process user and system CPU time, separately.
@@ -46,6 +67,7 @@ fn cpu_split() -> (Duration, Duration) {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after = stat.rsplit(')').next().unwrap_or("");
     let f: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 (utime, stime) are at 11 and 12 after the command name.
     let t =
         |i: usize| Duration::from_millis(f.get(i).and_then(|v| v.parse().ok()).unwrap_or(0) * 10);
     (t(11), t(12))
@@ -73,7 +95,9 @@ async fn wait_subscribed(events: &mut Events) {
 
 struct WakuPair {
     a: Node,
+    b: Node,
     b_events: Events,
+    a_drain: JoinHandle<()>,
     next: u64,
 }
 
@@ -83,11 +107,12 @@ async fn waku_pair() -> WakuPair {
     b.dial(a.dial_addr().unwrap()).await.unwrap();
     wait_subscribed(&mut ea).await;
     wait_subscribed(&mut eb).await;
-    std::mem::forget(b);
-    tokio::spawn(async move { while ea.recv().await.is_some() {} });
+    let a_drain = tokio::spawn(async move { while ea.recv().await.is_some() {} });
     WakuPair {
         a,
+        b,
         b_events: eb,
+        a_drain,
         next: 0,
     }
 }
@@ -114,18 +139,38 @@ impl WakuPair {
         }
         publisher.await.unwrap();
     }
+
+    /// Stops both node tasks and waits until they have ended.
+    async fn shutdown(mut self) {
+        self.a.shutdown().await;
+        self.b.shutdown().await;
+        while self.b_events.recv().await.is_some() {}
+        self.a_drain.await.unwrap();
+    }
 }
 
-/// Bare gossipsub: default config apart from what anonymous messages need
-/// (protocol id, anonymous mode, content-based message id), same transport,
-/// each swarm in its own task, no Waku validation.
-struct BarePair {
+/// Two swarms of one behaviour, each in its own task, publishing what the
+/// bench hands in and reporting each message received.
+struct SwarmPair {
     publish: mpsc::Sender<Vec<u8>>,
     received: mpsc::Receiver<()>,
+    stop: oneshot::Sender<()>,
+    tasks: [JoinHandle<()>; 2],
     next: u64,
 }
 
-fn bare_swarm() -> libp2p::Swarm<gossipsub::Behaviour> {
+/// What [`swarm_pair`] needs to know of a behaviour.
+trait Relaying: libp2p::swarm::NetworkBehaviour + Send {
+    type Transform: gossipsub::DataTransform + Send + 'static;
+    type Filter: gossipsub::TopicSubscriptionFilter + Send + 'static;
+    fn relay(&mut self) -> &mut gossipsub::Behaviour<Self::Transform, Self::Filter>;
+    /// The gossipsub event in `ev`, if it is one.
+    fn gossipsub_event(ev: Self::ToSwarm) -> Option<gossipsub::Event>;
+}
+
+/// Bare gossipsub: default config apart from what anonymous messages need
+/// (protocol id, anonymous mode, content-based message id), no validation.
+fn bare_behaviour() -> gossipsub::Behaviour {
     let cfg = gossipsub::ConfigBuilder::default()
         .protocol_id(
             waku_relay::behaviour::RELAY_PROTOCOL,
@@ -141,23 +186,60 @@ fn bare_swarm() -> libp2p::Swarm<gossipsub::Behaviour> {
         })
         .build()
         .unwrap();
+    gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, cfg).unwrap()
+}
+
+impl Relaying for gossipsub::Behaviour {
+    type Transform = gossipsub::IdentityTransform;
+    type Filter = gossipsub::MaxCountSubscriptionFilter<gossipsub::AllowAllSubscriptionFilter>;
+    fn relay(&mut self) -> &mut gossipsub::Behaviour<Self::Transform, Self::Filter> {
+        self
+    }
+    fn gossipsub_event(ev: gossipsub::Event) -> Option<gossipsub::Event> {
+        Some(ev)
+    }
+}
+
+impl Relaying for Behaviour {
+    type Transform = gossipsub::IdentityTransform;
+    type Filter = gossipsub::MaxCountSubscriptionFilter<gossipsub::AllowAllSubscriptionFilter>;
+    fn relay(&mut self) -> &mut gossipsub::Behaviour<Self::Transform, Self::Filter> {
+        &mut self.relay
+    }
+    fn gossipsub_event(ev: BehaviourEvent) -> Option<gossipsub::Event> {
+        match ev {
+            BehaviourEvent::Relay(ev) => Some(ev),
+            _ => None,
+        }
+    }
+}
+
+fn bare_swarm() -> libp2p::Swarm<gossipsub::Behaviour> {
+    swarm_of(|_| bare_behaviour())
+}
+
+fn swarm_of<B: Relaying>(behaviour: impl FnOnce(&Keypair) -> B) -> libp2p::Swarm<B> {
     let mut s = waku_relay::behaviour::build_swarm(
         Keypair::generate_ed25519(),
         Duration::from_secs(300),
-        |_| -> gossipsub::Behaviour {
-            gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, cfg).unwrap()
-        },
+        behaviour,
     )
     .unwrap();
     s.behaviour_mut()
+        .relay()
         .subscribe(&gossipsub::IdentTopic::new(topic().to_string()))
         .unwrap();
     s
 }
 
-async fn bare_pair() -> BarePair {
-    let mut a = bare_swarm();
-    let mut b = bare_swarm();
+async fn swarm_pair<B: Relaying + 'static>(
+    mut a: libp2p::Swarm<B>,
+    mut b: libp2p::Swarm<B>,
+    validate: bool,
+) -> SwarmPair
+where
+    B::ToSwarm: Send,
+{
     a.listen_on(waku_relay::behaviour::loopback_any_port())
         .unwrap();
     let addr = loop {
@@ -169,14 +251,16 @@ async fn bare_pair() -> BarePair {
     let (ready_tx, mut ready_rx) = mpsc::channel(2);
     let (pub_tx, mut pub_rx) = mpsc::channel::<Vec<u8>>(256);
     let (recv_tx, recv_rx) = mpsc::channel(4096);
+    let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
     let t = gossipsub::IdentTopic::new(topic().to_string());
     let ready_a = ready_tx.clone();
-    tokio::spawn(async move {
+    let task_a = tokio::spawn(async move {
         let mut told = false;
         loop {
             tokio::select! {
                 ev = a.select_next_some() => {
-                    if let SwarmEvent::Behaviour(gossipsub::Event::Subscribed { .. }) = ev
+                    if let SwarmEvent::Behaviour(ev) = ev
+                        && let Some(gossipsub::Event::Subscribed { .. }) = B::gossipsub_event(ev)
                         && !told
                     {
                         told = true;
@@ -184,24 +268,42 @@ async fn bare_pair() -> BarePair {
                     }
                 }
                 data = pub_rx.recv() => match data {
-                    Some(d) => { a.behaviour_mut().publish(t.clone(), d).unwrap(); }
+                    Some(d) => { a.behaviour_mut().relay().publish(t.clone(), d).unwrap(); }
                     None => break,
                 },
             }
         }
     });
-    tokio::spawn(async move {
+    let task_b = tokio::spawn(async move {
         let mut told = false;
         loop {
-            match b.select_next_some().await {
-                SwarmEvent::Behaviour(gossipsub::Event::Subscribed { .. }) if !told => {
+            let ev = tokio::select! {
+                ev = b.select_next_some() => ev,
+                _ = &mut stop_rx => break,
+            };
+            let SwarmEvent::Behaviour(ev) = ev else {
+                continue;
+            };
+            match B::gossipsub_event(ev) {
+                Some(gossipsub::Event::Subscribed { .. }) if !told => {
                     told = true;
                     ready_tx.send(()).await.unwrap();
                 }
-                SwarmEvent::Behaviour(gossipsub::Event::Message { .. })
-                    if recv_tx.send(()).await.is_err() =>
-                {
-                    break;
+                Some(gossipsub::Event::Message {
+                    propagation_source,
+                    message_id,
+                    ..
+                }) => {
+                    if validate {
+                        b.behaviour_mut().relay().report_message_validation_result(
+                            &message_id,
+                            &propagation_source,
+                            gossipsub::MessageAcceptance::Accept,
+                        );
+                    }
+                    if recv_tx.send(()).await.is_err() {
+                        break;
+                    }
                 }
                 _ => {}
             }
@@ -209,14 +311,16 @@ async fn bare_pair() -> BarePair {
     });
     ready_rx.recv().await.unwrap();
     ready_rx.recv().await.unwrap();
-    BarePair {
+    SwarmPair {
         publish: pub_tx,
         received: recv_rx,
+        stop: stop_tx,
+        tasks: [task_a, task_b],
         next: 0,
     }
 }
 
-impl BarePair {
+impl SwarmPair {
     async fn run(&mut self, n: u64) {
         let tx = self.publish.clone();
         let start = self.next;
@@ -236,70 +340,202 @@ impl BarePair {
         }
         publisher.await.unwrap();
     }
+
+    /// Stops both swarm tasks and waits until they have ended.
+    async fn shutdown(self) {
+        drop(self.publish);
+        let _ = self.stop.send(());
+        for t in self.tasks {
+            t.await.unwrap();
+        }
+    }
 }
 
-static TOTALS: Mutex<[(Duration, u64); 2]> = Mutex::new([(Duration::ZERO, 0); 2]);
+/// The kinds of pair measured.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Bare,
+    Composed,
+    Waku,
+}
 
-fn record(which: usize, cpu: Duration, n: u64) {
+impl Side {
+    fn name(self) -> &'static str {
+        match self {
+            Side::Bare => "bare",
+            Side::Composed => "composed",
+            Side::Waku => "waku",
+        }
+    }
+}
+
+enum Pair {
+    Waku(Box<WakuPair>),
+    Swarms(SwarmPair),
+}
+
+impl Pair {
+    async fn start(side: Side) -> Pair {
+        match side {
+            Side::Bare => Pair::Swarms(swarm_pair(bare_swarm(), bare_swarm(), false).await),
+            Side::Composed => {
+                let composed = || swarm_of(|k| Behaviour::new(k, &Config::default()).unwrap());
+                Pair::Swarms(swarm_pair(composed(), composed(), true).await)
+            }
+            Side::Waku => Pair::Waku(Box::new(waku_pair().await)),
+        }
+    }
+
+    async fn run(&mut self, n: u64) {
+        match self {
+            Pair::Waku(p) => p.run(n).await,
+            Pair::Swarms(p) => p.run(n).await,
+        }
+    }
+
+    async fn shutdown(self) {
+        match self {
+            Pair::Waku(p) => (*p).shutdown().await,
+            Pair::Swarms(p) => p.shutdown().await,
+        }
+    }
+}
+
+/// One side's pairs: measures messages on a pair that has carried fewer
+/// than `budget` messages, replacing it (untimed) when it has.
+struct Fleet {
+    side: Side,
+    budget: u64,
+    pair: Option<(Pair, u64)>,
+}
+
+impl Fleet {
+    fn new(side: Side, budget: u64) -> Fleet {
+        Fleet {
+            side,
+            budget,
+            pair: None,
+        }
+    }
+
+    /// CPU time of the whole process while `n` messages go from one node of
+    /// the pair to the other.
+    async fn measure(&mut self, n: u64) -> Duration {
+        let mut cpu = Duration::ZERO;
+        let mut left = n;
+        while left > 0 {
+            let spent = self
+                .pair
+                .as_ref()
+                .is_some_and(|(_, carried)| self.budget > 0 && *carried >= self.budget);
+            if spent && let Some((old, _)) = self.pair.take() {
+                old.shutdown().await;
+            }
+            if self.pair.is_none() {
+                let mut pair = Pair::start(self.side).await;
+                pair.run(PAIR_WARMUP).await;
+                self.pair = Some((pair, 0));
+            }
+            let Some((pair, carried)) = self.pair.as_mut() else {
+                unreachable!()
+            };
+            let m = if self.budget == 0 {
+                left
+            } else {
+                left.min(self.budget - *carried)
+            };
+            let before = cpu_time();
+            pair.run(m).await;
+            cpu += cpu_time() - before;
+            *carried += m;
+            left -= m;
+        }
+        cpu
+    }
+}
+
+static TOTALS: Mutex<[(Duration, u64); 3]> = Mutex::new([(Duration::ZERO, 0); 3]);
+
+fn record(side: Side, cpu: Duration, n: u64) {
     let mut t = TOTALS.lock().unwrap();
-    t[which].0 += cpu;
-    t[which].1 += n;
+    let i = side as usize;
+    t[i].0 += cpu;
+    t[i].1 += n;
+}
+
+fn per_message_us(cpu: Duration, n: u64) -> f64 {
+    cpu.as_secs_f64() * 1e6 / n.max(1) as f64
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 fn cpu_benches(c: &mut Criterion, rt: &Runtime) {
-    let mut waku = rt.block_on(waku_pair());
-    let mut bare = rt.block_on(bare_pair());
+    let mut fleets = [
+        Fleet::new(Side::Bare, PAIR_BUDGET),
+        Fleet::new(Side::Composed, PAIR_BUDGET),
+        Fleet::new(Side::Waku, PAIR_BUDGET),
+    ];
     let mut g = c.benchmark_group("cpu_per_1KiB_message_2_nodes");
     g.sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(8));
-    g.bench_function("bare_gossipsub", |bch| {
-        bch.iter_custom(|iters| {
-            let before = cpu_time();
-            rt.block_on(bare.run(iters));
-            let cpu = cpu_time() - before;
-            record(0, cpu, iters);
-            cpu
-        })
-    });
-    g.bench_function("waku_relay", |bch| {
-        bch.iter_custom(|iters| {
-            let before = cpu_time();
-            rt.block_on(waku.run(iters));
-            let cpu = cpu_time() - before;
-            record(1, cpu, iters);
-            cpu
-        })
-    });
+    for (fleet, name) in fleets
+        .iter_mut()
+        .zip(["bare_gossipsub", "", "waku_relay"])
+        .filter(|(_, name)| !name.is_empty())
+    {
+        g.bench_function(name, |bch| {
+            bch.iter_custom(|iters| {
+                let cpu = rt.block_on(fleet.measure(iters));
+                record(fleet.side, cpu, iters);
+                cpu
+            })
+        });
+    }
     g.finish();
-    // The machine is shared: alternate the two in rounds so both see the same
-    // load, and report the median of the per-round ratios as well.
+    // The machine is shared: alternate the sides in rounds so all see the
+    // same load, and report the median of the per-round ratios as well.
+    let mut rounds: [Vec<f64>; 3] = Default::default();
     let mut ratios = Vec::new();
     for _ in 0..ROUNDS {
-        let before = cpu_time();
-        rt.block_on(bare.run(ROUND_MESSAGES));
-        let bare_cpu = cpu_time() - before;
-        record(0, bare_cpu, ROUND_MESSAGES);
-        let before = cpu_time();
-        rt.block_on(waku.run(ROUND_MESSAGES));
-        let waku_cpu = cpu_time() - before;
-        record(1, waku_cpu, ROUND_MESSAGES);
-        ratios.push(waku_cpu.as_secs_f64() / bare_cpu.as_secs_f64().max(1e-9));
+        for fleet in &mut fleets {
+            let cpu = rt.block_on(fleet.measure(ROUND_MESSAGES));
+            record(fleet.side, cpu, ROUND_MESSAGES);
+            rounds[fleet.side as usize].push(per_message_us(cpu, ROUND_MESSAGES));
+        }
+        let [bare, _, waku] = &rounds;
+        ratios.push(waku[waku.len() - 1] / bare[bare.len() - 1].max(1e-9));
     }
-    ratios.sort_by(f64::total_cmp);
+    for fleet in fleets {
+        if let Some((pair, _)) = fleet.pair {
+            rt.block_on(pair.shutdown());
+        }
+    }
+    let [bare, composed, waku] = rounds.map(median);
     println!(
-        "interleaved rounds of {ROUND_MESSAGES}: median ratio waku/bare = {:.2}x (min {:.2}, max {:.2})",
-        ratios[ratios.len() / 2],
-        ratios[0],
-        ratios[ratios.len() - 1]
+        "interleaved rounds of {ROUND_MESSAGES} (median CPU per message): bare gossipsub {bare:.1} us, composed behaviour {composed:.1} us, waku-relay {waku:.1} us"
+    );
+    let sorted = {
+        let mut r = ratios.clone();
+        r.sort_by(f64::total_cmp);
+        r
+    };
+    println!(
+        "interleaved rounds: median ratio waku/bare = {:.2}x (min {:.2}, max {:.2}); composed/bare = {:.2}x",
+        median(ratios),
+        sorted[0],
+        sorted[sorted.len() - 1],
+        composed / bare
     );
     let t = *TOTALS.lock().unwrap();
-    let per = |(cpu, n): (Duration, u64)| cpu.as_secs_f64() * 1e6 / n.max(1) as f64;
-    let (bare_us, waku_us) = (per(t[0]), per(t[1]));
+    let [bare_us, _, waku_us] = t.map(|(cpu, n)| per_message_us(cpu, n));
     println!(
-        "CPU per message: bare gossipsub {bare_us:.1} us ({} msgs), waku-relay {waku_us:.1} us ({} msgs), ratio waku/bare = {:.2}x",
+        "CPU per message, all measured: bare gossipsub {bare_us:.1} us ({} msgs), waku-relay {waku_us:.1} us ({} msgs), ratio waku/bare = {:.2}x",
         t[0].1,
-        t[1].1,
+        t[2].1,
         waku_us / bare_us
     );
 }
@@ -480,51 +716,48 @@ fn main() {
     }));
     let bench_mode = std::env::args().any(|a| a == "--bench");
     if let Ok(side) = std::env::var("PROFILE") {
-        let n = std::env::var("PROFILE_MESSAGES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(200_000);
+        let env = |name: &str, default: u64| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
+        };
+        let n = env("PROFILE_MESSAGES", 200_000);
+        let side = match side.as_str() {
+            "waku" => Side::Waku,
+            "bare" => Side::Bare,
+            "composed" => Side::Composed,
+            _ => panic!("PROFILE is waku, bare or composed"),
+        };
+        let mut fleet = Fleet::new(side, env("PAIR_BUDGET", PAIR_BUDGET));
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .unwrap();
         rt.block_on(async {
-            enum Pair {
-                Waku(WakuPair),
-                Bare(BarePair),
-            }
-            let mut pair = match side.as_str() {
-                "waku" => Pair::Waku(waku_pair().await),
-                "bare" => Pair::Bare(bare_pair().await),
-                _ => panic!("PROFILE is waku or bare"),
-            };
             // In chunks, to show whether the cost drifts during a run.
             let chunk = (n / 5).max(1);
             let mut chunks = Vec::new();
-            let start = cpu_time();
-            let (user0, sys0) = cpu_split();
+            let (mut user, mut system, mut cpu) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
             let mut done = 0;
             while done < n {
                 let m = chunk.min(n - done);
-                let before = cpu_time();
-                match &mut pair {
-                    Pair::Waku(p) => p.run(m).await,
-                    Pair::Bare(p) => p.run(m).await,
-                }
-                chunks.push(format!(
-                    "{:.1}",
-                    (cpu_time() - before).as_secs_f64() * 1e6 / m as f64
-                ));
+                let (user0, sys0) = cpu_split();
+                let c = fleet.measure(m).await;
+                let (user1, sys1) = cpu_split();
+                cpu += c;
+                // Includes replacing pairs: only a rough split.
+                user += user1 - user0;
+                system += sys1 - sys0;
+                chunks.push(format!("{:.1}", per_message_us(c, m)));
                 done += m;
             }
-            let cpu = cpu_time() - start;
-            let (user1, sys1) = cpu_split();
-            let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
             println!(
-                "{side}: {n} messages, CPU per message {:.1} us (user {:.1}, system {:.1}; chunks: {})",
-                per(cpu),
-                per(user1 - user0),
-                per(sys1 - sys0),
+                "{}: {n} messages, CPU per message {:.1} us (user {:.1}, system {:.1}, with pair changes; chunks: {})",
+                side.name(),
+                per_message_us(cpu, n),
+                per_message_us(user, n),
+                per_message_us(system, n),
                 chunks.join(" ")
             );
         });
