@@ -952,11 +952,11 @@ impl Task {
             waku_relay::Event::Message {
                 pubsub_topic,
                 message,
-                hash,
                 ..
             } => {
-                self.ingest(&pubsub_topic.to_string(), &message, &hash)
-                    .await;
+                let topic = pubsub_topic.to_string();
+                let hash = message.hash(&topic);
+                self.ingest(&topic, &message, &hash).await;
             }
             _ => {}
         }

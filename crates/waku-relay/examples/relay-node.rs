@@ -153,7 +153,8 @@ async fn main() {
                 match ev {
                     Event::PeerConnected { peer_id, .. } => println!("PEER_CONNECT {peer_id}"),
                     Event::Subscribed { peer_id, topic } => println!("SUBSCRIBE {peer_id} {topic}"),
-                    Event::Message { pubsub_topic, message, hash, .. } => {
+                    Event::Message { pubsub_topic, message, .. } => {
+                        let hash = message.hash_on(&pubsub_topic);
                         println!("{}", recv_line(&pubsub_topic, &message, &hash));
                     }
                     Event::Rejected { source, reason, .. } => {

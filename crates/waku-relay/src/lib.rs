@@ -56,8 +56,8 @@
 //! bob.dial(alice.dial_addr().ok_or("not listening")?).await?;
 //! loop {
 //!     match tokio::time::timeout(Duration::from_secs(30), bob_events.recv()).await? {
-//!         Some(Event::Message { hash: got, message, .. }) => {
-//!             assert_eq!(got, hash);
+//!         Some(Event::Message { pubsub_topic, message, .. }) => {
+//!             assert_eq!(message.hash_on(&pubsub_topic), hash);
 //!             assert_eq!(message.payload(), b"hello");
 //!             break;
 //!         }

@@ -5,6 +5,7 @@ use prost::Message as _;
 use sha2::{Digest, Sha256};
 
 use crate::proto::waku::message::v1 as pb;
+use crate::topic::PubsubTopic;
 
 /// Largest `meta` attribute 14/WAKU2-MESSAGE allows, in bytes.
 pub const MAX_META_LEN: usize = 64;
@@ -248,6 +249,28 @@ impl WakuMessage {
             self.timestamp,
         )
     }
+
+    /// [`WakuMessage::hash`] on a [`PubsubTopic`], written into the hash
+    /// without formatting the topic into a `String` first.
+    pub fn hash_on(&self, pubsub_topic: &PubsubTopic) -> MessageHash {
+        struct Feed<'a>(&'a mut Sha256);
+        impl std::fmt::Write for Feed<'_> {
+            fn write_str(&mut self, s: &str) -> std::fmt::Result {
+                self.0.update(s.as_bytes());
+                Ok(())
+            }
+        }
+        let mut h = Sha256::new();
+        // Writing into a hasher cannot fail.
+        let _ = std::fmt::Write::write_fmt(&mut Feed(&mut h), format_args!("{pubsub_topic}"));
+        finish_hash(
+            h,
+            &self.payload,
+            &self.content_topic,
+            self.meta.as_deref(),
+            self.timestamp,
+        )
+    }
 }
 
 impl TryFrom<pb::WakuMessage> for WakuMessage {
@@ -319,6 +342,17 @@ pub fn message_hash(
 ) -> MessageHash {
     let mut h = Sha256::new();
     h.update(pubsub_topic.as_bytes());
+    finish_hash(h, payload, content_topic, meta, timestamp)
+}
+
+/// The rest of [`message_hash`] once the pubsub topic is in `h`.
+fn finish_hash(
+    mut h: Sha256,
+    payload: &[u8],
+    content_topic: &str,
+    meta: Option<&[u8]>,
+    timestamp: Option<i64>,
+) -> MessageHash {
     h.update(payload);
     h.update(content_topic.as_bytes());
     if let Some(meta) = meta {
@@ -472,6 +506,21 @@ mod tests {
             let back = WakuMessage::decode(&bytes, DEFAULT_MAX_MESSAGE_SIZE).unwrap();
             prop_assert_eq!(&back, &m);
             prop_assert_eq!(back.hash("/waku/2/rs/16/32"), m.hash("/waku/2/rs/16/32"));
+        }
+
+        #[test]
+        fn hash_on_topic_matches_hash_on_its_name(
+            payload in proptest::collection::vec(any::<u8>(), 1..64),
+            ts in proptest::option::of(any::<i64>()),
+            cluster in any::<u16>(),
+            shard in any::<u16>(),
+            named in "/[a-z]{1,8}/[0-9]/[a-z-]{1,12}/proto",
+        ) {
+            let mut m = WakuMessage::new("/a/1/b/proto", payload).unwrap();
+            if let Some(ts) = ts { m = m.with_timestamp(ts); }
+            for topic in [PubsubTopic::shard(cluster, shard), PubsubTopic::from(named.as_str())] {
+                prop_assert_eq!(m.hash_on(&topic), m.hash(&topic.to_string()));
+            }
         }
 
         #[test]

@@ -63,13 +63,15 @@ pub enum Event {
         topic: PubsubTopic,
     },
     /// A valid message arrived on a subscribed topic.
+    ///
+    /// Its deterministic hash (14) is `message.hash_on(&pubsub_topic)`,
+    /// computed on demand: a node that only relays does not need it, and it
+    /// is a SHA-256 over the whole message.
     Message {
         /// Its pubsub topic.
         pubsub_topic: PubsubTopic,
         /// The message.
         message: WakuMessage,
-        /// Its deterministic hash.
-        hash: MessageHash,
         /// The peer that forwarded it.
         source: PeerId,
     },
@@ -896,16 +898,13 @@ impl Driver {
                 let topic = PubsubTopic::from(message.topic.as_str());
                 let (acceptance, event) = match self.validator.validate(&message.data, now_ns()) {
                     Ok(msg) => {
-                        let topic_str = message.topic.as_str();
-                        let hash = msg.hash(topic_str);
-                        self.archive(topic_str, &msg);
+                        self.archive(message.topic.as_str(), &msg);
                         self.traffic.add_received(message.data.len());
                         (
                             gossipsub::MessageAcceptance::Accept,
                             Event::Message {
                                 pubsub_topic: topic,
                                 message: msg,
-                                hash,
                                 source: propagation_source,
                             },
                         )

@@ -78,11 +78,10 @@ async fn two_nodes_relay_and_metadata() {
     assert_eq!(outcome, PublishOutcome::Sent);
     let (got, got_hash, src) = wait_for(&mut ea, |e| match e {
         Event::Message {
+            pubsub_topic,
             message,
-            hash,
             source,
-            ..
-        } => Some((message.clone(), *hash, *source)),
+        } => Some((message.clone(), message.hash_on(pubsub_topic), *source)),
         _ => None,
     })
     .await;
@@ -127,7 +126,11 @@ async fn publish_before_any_peer_is_queued_then_sent() {
     while got.len() < 5 {
         got.push(
             wait_for(&mut eb, |e| match e {
-                Event::Message { hash, .. } => Some(*hash),
+                Event::Message {
+                    pubsub_topic,
+                    message,
+                    ..
+                } => Some(message.hash_on(pubsub_topic)),
                 _ => None,
             })
             .await,
@@ -163,7 +166,11 @@ async fn queued_publish_expires_with_the_timestamp_window() {
     .await;
     let (fresh, _) = a.publish(&topic(), &msg(1)).await.unwrap();
     let got = wait_for(&mut eb, |e| match e {
-        Event::Message { hash, .. } => Some(*hash),
+        Event::Message {
+            pubsub_topic,
+            message,
+            ..
+        } => Some(message.hash_on(pubsub_topic)),
         _ => None,
     })
     .await;
@@ -349,7 +356,11 @@ async fn five_node_line_delivers_everything() {
     while got.len() < MESSAGES {
         got.insert(
             wait_for(last_events, |e| match e {
-                Event::Message { hash, .. } => Some(*hash),
+                Event::Message {
+                    pubsub_topic,
+                    message,
+                    ..
+                } => Some(message.hash_on(pubsub_topic)),
                 _ => None,
             })
             .await,
@@ -468,7 +479,11 @@ async fn traffic_counters_grow_with_a_message() {
     let (hash, outcome) = a.publish(&topic(), &message).await.unwrap();
     assert_eq!(outcome, PublishOutcome::Sent);
     wait_for(&mut eb, |e| match e {
-        Event::Message { hash: h, .. } if *h == hash => Some(()),
+        Event::Message {
+            pubsub_topic,
+            message,
+            ..
+        } if message.hash_on(pubsub_topic) == hash => Some(()),
         _ => None,
     })
     .await;
@@ -604,7 +619,11 @@ async fn websocket_transport_relays() {
     let (hash, outcome) = b.publish(&topic(), &msg(1)).await.unwrap();
     assert_eq!(outcome, PublishOutcome::Sent);
     wait_for(&mut ea, |e| match e {
-        Event::Message { hash: h, .. } if *h == hash => Some(()),
+        Event::Message {
+            pubsub_topic,
+            message,
+            ..
+        } if message.hash_on(pubsub_topic) == hash => Some(()),
         _ => None,
     })
     .await;
