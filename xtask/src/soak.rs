@@ -355,6 +355,8 @@ struct Coord {
     /// First reception latency per text, and reception counts.
     latency_ms: BTreeMap<String, f64>,
     received: BTreeMap<String, u32>,
+    /// Every reception event per text: (node, incarnation, when).
+    received_by: BTreeMap<String, Vec<(usize, u32, Instant)>>,
     contacts: BTreeSet<(usize, usize)>,
     history: BTreeMap<(usize, usize), Vec<String>>,
     hist_done: BTreeSet<(usize, usize)>,
@@ -494,6 +496,11 @@ impl Coord {
                     let ms = at.elapsed().as_secs_f64() * 1000.0;
                     self.latency_ms.entry(rest.clone()).or_insert(ms);
                 }
+                self.received_by.entry(rest.clone()).or_default().push((
+                    i,
+                    generation,
+                    Instant::now(),
+                ));
                 *self.received.entry(rest).or_default() += 1;
             }
             Some("H") => {
@@ -790,6 +797,7 @@ pub fn run(root: &Path, cfg: &SoakConfig) -> Result<()> {
         asked: BTreeMap::new(),
         latency_ms: BTreeMap::new(),
         received: BTreeMap::new(),
+        received_by: BTreeMap::new(),
         contacts: BTreeSet::new(),
         history: BTreeMap::new(),
         hist_done: BTreeSet::new(),
@@ -1032,10 +1040,13 @@ pub fn run(root: &Path, cfg: &SoakConfig) -> Result<()> {
             }
         }
     }
+    // Over the texts sent: the intro of every contact request ("soak") is a message
+    // event too, the same text from every requester.
     let event_dups: u64 = c
         .received
-        .values()
-        .map(|&n| u64::from(n.saturating_sub(1)))
+        .iter()
+        .filter(|(text, _)| c.sent.contains_key(*text))
+        .map(|(_, &n)| u64::from(n.saturating_sub(1)))
         .sum();
     let mut lat: Vec<f64> = c.latency_ms.values().copied().collect();
     lat.sort_by(f64::total_cmp);
@@ -1197,6 +1208,28 @@ pub fn run(root: &Path, cfg: &SoakConfig) -> Result<()> {
             outages(from),
             outages(to),
             c.received.contains_key(m)
+        );
+    }
+    // For a text whose reception was reported more than once: by which incarnations.
+    let repeated = c
+        .received_by
+        .iter()
+        .filter_map(|(m, e)| Some((m, e, c.sent.get(m)?)))
+        .filter(|(_, e, _)| e.len() > 1);
+    for (m, events, &(from, to, _)) in repeated.take(10) {
+        let seen = events
+            .iter()
+            .map(|(node, incarnation, at)| {
+                format!(
+                    "node {node} #{incarnation} at {:.1}s",
+                    at.saturating_duration_since(start).as_secs_f64()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        println!(
+            "  duplicate event: {m} (from {from} to {to}: {seen}; outages of the recipient: [{}])",
+            outages(to)
         );
     }
     for m in g_missing.iter().take(10) {
