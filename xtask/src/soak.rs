@@ -352,9 +352,8 @@ struct Coord {
     /// Texts asked for but not (yet) accepted: a sender killed before it read the
     /// command never sent them.
     asked: BTreeMap<String, (usize, usize, Instant)>,
-    /// First reception latency per text, and reception counts.
+    /// First reception latency per text.
     latency_ms: BTreeMap<String, f64>,
-    received: BTreeMap<String, u32>,
     /// Every reception event per text: (node, incarnation, when).
     received_by: BTreeMap<String, Vec<(usize, u32, Instant)>>,
     contacts: BTreeSet<(usize, usize)>,
@@ -496,12 +495,10 @@ impl Coord {
                     let ms = at.elapsed().as_secs_f64() * 1000.0;
                     self.latency_ms.entry(rest.clone()).or_insert(ms);
                 }
-                self.received_by.entry(rest.clone()).or_default().push((
-                    i,
-                    generation,
-                    Instant::now(),
-                ));
-                *self.received.entry(rest).or_default() += 1;
+                self.received_by
+                    .entry(rest)
+                    .or_default()
+                    .push((i, generation, Instant::now()));
             }
             Some("H") => {
                 let peer = parts.next().and_then(|k| self.index_of(k));
@@ -607,7 +604,7 @@ impl Coord {
             .sent
             .keys()
             .chain(self.asked.keys())
-            .any(|t| !self.received.contains_key(t));
+            .any(|t| !self.received_by.contains_key(t));
         one || self
             .gsent
             .iter()
@@ -796,7 +793,6 @@ pub fn run(root: &Path, cfg: &SoakConfig) -> Result<()> {
         sent: BTreeMap::new(),
         asked: BTreeMap::new(),
         latency_ms: BTreeMap::new(),
-        received: BTreeMap::new(),
         received_by: BTreeMap::new(),
         contacts: BTreeSet::new(),
         history: BTreeMap::new(),
@@ -1043,10 +1039,10 @@ pub fn run(root: &Path, cfg: &SoakConfig) -> Result<()> {
     // Over the texts sent: the intro of every contact request ("soak") is a message
     // event too, the same text from every requester.
     let event_dups: u64 = c
-        .received
+        .received_by
         .iter()
         .filter(|(text, _)| c.sent.contains_key(*text))
-        .map(|(_, &n)| u64::from(n.saturating_sub(1)))
+        .map(|(_, events)| events.len().saturating_sub(1) as u64)
         .sum();
     let mut lat: Vec<f64> = c.latency_ms.values().copied().collect();
     lat.sort_by(f64::total_cmp);
@@ -1207,7 +1203,7 @@ pub fn run(root: &Path, cfg: &SoakConfig) -> Result<()> {
             at.saturating_duration_since(start).as_secs_f64(),
             outages(from),
             outages(to),
-            c.received.contains_key(m)
+            c.received_by.contains_key(m)
         );
     }
     // For a text whose reception was reported more than once: by which incarnations.

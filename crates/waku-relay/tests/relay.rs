@@ -10,12 +10,24 @@ use libp2p::PeerId;
 use waku_relay::node::now_ns;
 use waku_relay::store::{STATUS_OK, StoreQuery};
 use waku_relay::{
-    Config, Event, Events, Node, PublishOutcome, PubsubTopic, RejectReason, StoreConfig,
-    WakuMessage,
+    Config, Event, Events, MessageHash, Node, PublishOutcome, PubsubTopic, RejectReason,
+    StoreConfig, WakuMessage,
 };
 
 const WAIT: Duration = Duration::from_secs(30);
 const CT: &str = "/waku-relay-test/1/chat/proto";
+
+/// The message hash of a received message, computed as a reader would.
+fn received_hash(e: &Event) -> Option<MessageHash> {
+    match e {
+        Event::Message {
+            pubsub_topic,
+            message,
+            ..
+        } => Some(message.hash_on(pubsub_topic)),
+        _ => None,
+    }
+}
 
 fn topic() -> PubsubTopic {
     PubsubTopic::shard(16, 32)
@@ -124,17 +136,7 @@ async fn publish_before_any_peer_is_queued_then_sent() {
     assert_eq!(count, 5);
     let mut got = Vec::new();
     while got.len() < 5 {
-        got.push(
-            wait_for(&mut eb, |e| match e {
-                Event::Message {
-                    pubsub_topic,
-                    message,
-                    ..
-                } => Some(message.hash_on(pubsub_topic)),
-                _ => None,
-            })
-            .await,
-        );
+        got.push(wait_for(&mut eb, received_hash).await);
     }
     assert_eq!(got, hashes, "queued messages arrive, in order");
     assert_eq!(a.stats().await.unwrap().pending, 0);
@@ -165,15 +167,7 @@ async fn queued_publish_expires_with_the_timestamp_window() {
     })
     .await;
     let (fresh, _) = a.publish(&topic(), &msg(1)).await.unwrap();
-    let got = wait_for(&mut eb, |e| match e {
-        Event::Message {
-            pubsub_topic,
-            message,
-            ..
-        } => Some(message.hash_on(pubsub_topic)),
-        _ => None,
-    })
-    .await;
+    let got = wait_for(&mut eb, received_hash).await;
     assert_eq!(got, fresh, "the stale message was not sent");
     let stats = a.stats().await.unwrap();
     assert_eq!((stats.expired, stats.pending), (1, 0));
@@ -354,17 +348,7 @@ async fn five_node_line_delivers_everything() {
     let (_, last_events) = nodes.last_mut().unwrap();
     let mut got = HashSet::new();
     while got.len() < MESSAGES {
-        got.insert(
-            wait_for(last_events, |e| match e {
-                Event::Message {
-                    pubsub_topic,
-                    message,
-                    ..
-                } => Some(message.hash_on(pubsub_topic)),
-                _ => None,
-            })
-            .await,
-        );
+        got.insert(wait_for(last_events, received_hash).await);
     }
     let sent: HashSet<_> = publisher.await.unwrap().into_iter().collect();
     assert_eq!(got, sent);
@@ -478,15 +462,7 @@ async fn traffic_counters_grow_with_a_message() {
     let size = message.encode().len() as u64;
     let (hash, outcome) = a.publish(&topic(), &message).await.unwrap();
     assert_eq!(outcome, PublishOutcome::Sent);
-    wait_for(&mut eb, |e| match e {
-        Event::Message {
-            pubsub_topic,
-            message,
-            ..
-        } if message.hash_on(pubsub_topic) == hash => Some(()),
-        _ => None,
-    })
-    .await;
+    wait_for(&mut eb, |e| (received_hash(e) == Some(hash)).then_some(())).await;
     let (a1, b1) = (a.traffic(), b.traffic());
     let sent = a1.bytes_out - a0.bytes_out;
     let got = b1.bytes_in - b0.bytes_in;
@@ -618,15 +594,7 @@ async fn websocket_transport_relays() {
     let before = a.traffic();
     let (hash, outcome) = b.publish(&topic(), &msg(1)).await.unwrap();
     assert_eq!(outcome, PublishOutcome::Sent);
-    wait_for(&mut ea, |e| match e {
-        Event::Message {
-            pubsub_topic,
-            message,
-            ..
-        } if message.hash_on(pubsub_topic) == hash => Some(()),
-        _ => None,
-    })
-    .await;
+    wait_for(&mut ea, |e| (received_hash(e) == Some(hash)).then_some(())).await;
     // Bytes over websocket are counted too.
     assert!(a.traffic().bytes_in > before.bytes_in);
 }
